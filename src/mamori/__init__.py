@@ -1,0 +1,1 @@
+"""mamori: a defence platform for a national cyber-defence centre."""

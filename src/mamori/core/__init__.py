@@ -1,0 +1,1 @@
+"""Pure types shared by every layer: messages, severities, errors. No I/O lives here."""
