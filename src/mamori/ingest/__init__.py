@@ -1,0 +1,1 @@
+"""Ingest: turn bytes from sensors, files and syslog into normalised events, keep what fails."""
