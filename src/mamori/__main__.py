@@ -1,0 +1,3 @@
+from mamori.cli.main import main
+
+main()

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class OrgKind(StrEnum):
+    NATIONAL = "national"  # the national centre: its analysts see every organisation
+    MINISTRY = "ministry"
+    AGENCY = "agency"
+
+
+class Role(StrEnum):
+    NATIONAL_ANALYST = "national_analyst"
+    ORG_OFFICER = "org_officer"
+    RESPONDER = "responder"
+    TRAINER = "trainer"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+# Roles that, held in the national organisation, grant visibility of every organisation.
+NATIONAL_ROLES = frozenset({Role.NATIONAL_ANALYST, Role.ADMIN, Role.AUDITOR, Role.RESPONDER, Role.TRAINER})

@@ -1,0 +1,79 @@
+"""Who is calling, and what they may see and do. The service layer asks; views never decide."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from mamori.accounts.enums import NATIONAL_ROLES, Role
+from mamori.core.errors import PermissionDenied
+
+_ALL = frozenset(Role)
+_TRIAGE = frozenset({Role.NATIONAL_ANALYST, Role.ORG_OFFICER, Role.RESPONDER, Role.ADMIN})
+
+# Which roles allow which action, inside the organisation where the role is held. A role held in the
+# national organisation extends the same right to every organisation.
+PERMISSIONS: Mapping[str, frozenset[Role]] = {
+    "alerts.view": _ALL - {Role.TRAINER},
+    "alerts.triage": _TRIAGE,
+    "events.view": frozenset({Role.NATIONAL_ANALYST, Role.ORG_OFFICER, Role.RESPONDER, Role.ADMIN, Role.AUDITOR}),
+    "deadletters.view": frozenset({Role.NATIONAL_ANALYST, Role.ORG_OFFICER, Role.ADMIN}),
+    "stats.view": _ALL,
+    "orgs.view": _ALL,
+    "orgs.manage": frozenset({Role.ADMIN}),
+    "users.view": frozenset({Role.ADMIN, Role.AUDITOR, Role.ORG_OFFICER}),
+    "users.manage": frozenset({Role.ADMIN}),
+    "tokens.manage": frozenset({Role.ADMIN, Role.ORG_OFFICER}),
+    "audit.view": frozenset({Role.AUDITOR, Role.ADMIN}),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller: a console user or an API token."""
+
+    name: str  # username, or "token:<name>"
+    user_id: int | None
+    roles: Mapping[str, frozenset[Role]]  # org id -> roles held there
+    national_orgs: frozenset[str]  # organisations of kind "national" where the caller holds a role
+    token_org: str | None = None  # set for API tokens: the one organisation the token speaks for
+    sensor: str | None = None
+    scopes: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def is_token(self) -> bool:
+        return self.token_org is not None
+
+    def national_roles(self) -> frozenset[Role]:
+        held: set[Role] = set()
+        for org in self.national_orgs:
+            held |= self.roles.get(org, frozenset())
+        return frozenset(held & NATIONAL_ROLES)
+
+    def can(self, action: str, org_id: str) -> bool:
+        allowed = PERMISSIONS.get(action, frozenset())
+        if self.national_roles() & allowed:
+            return True
+        return bool(self.roles.get(org_id, frozenset()) & allowed)
+
+    def visible_orgs(self, action: str) -> frozenset[str] | None:
+        """Organisations where `action` is allowed; None means all of them (national scope)."""
+        allowed = PERMISSIONS.get(action, frozenset())
+        if self.national_roles() & allowed:
+            return None
+        return frozenset(org for org, roles in self.roles.items() if roles & allowed)
+
+    def require(self, action: str, org_id: str) -> None:
+        if not self.can(action, org_id):
+            raise PermissionDenied(f"{action} is not allowed in organisation {org_id!r}")
+
+    def require_any(self, action: str) -> frozenset[str] | None:
+        """Like visible_orgs, but refuses a caller who may do `action` nowhere."""
+        orgs = self.visible_orgs(action)
+        if orgs is not None and not orgs:
+            raise PermissionDenied(f"{action} is not allowed for this account")
+        return orgs
+
+    def require_scope(self, scope: str) -> None:
+        if scope not in self.scopes:
+            raise PermissionDenied(f"this token lacks the {scope!r} scope")

@@ -1,0 +1,1 @@
+"""Alerts: every detection becomes (or repeats) an alert, the unit of triage."""

@@ -1,0 +1,253 @@
+"""Alerts service: fold detections into alerts (idempotently) and let people triage them."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Select, Text, cast, func, or_, select
+from sqlalchemy.orm import Session
+
+from mamori.accounts.models import User
+from mamori.accounts.principal import Principal
+from mamori.accounts.service import principal_for
+from mamori.alerts.enums import AlertStatus, Resolution
+from mamori.alerts.models import Alert, AlertComment, AlertDetection, AlertEvent, DailyCount
+from mamori.alerts.schemas import AlertFilter, TriageAction
+from mamori.audit import service as audit
+from mamori.bus import subjects
+from mamori.core.errors import Conflict, NotFound, ValidationFailed
+from mamori.core.messages import RAW, Detection, Event
+from mamori.core.severity import Severity
+from mamori.storage.outbox import enqueue
+
+MAX_EVENT_RAW = 4096
+_ATTACK_ID = re.compile(r"^[tgs]\d{4}")  # raw text kept per stored triggering event
+
+
+@dataclass(frozen=True)
+class Folded:
+    alert: Alert
+    created: bool
+
+
+def dedup_key(d: Detection) -> str:
+    """Same organisation, rule and entities → the same alert while it is open."""
+    entities = "|".join(f"{k}={v}" for k, v in sorted(d.entities.items()))
+    basis = f"{d.org}|{d.producer}|{d.rule_id}|{entities}|{d.exercise_id or ''}"
+    return hashlib.sha256(basis.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def category_of(d: Detection) -> str:
+    """The statistics category: the ATT&CK tactic when the rule names one, else the producer."""
+    for tag in d.tags:
+        name = tag.lower().removeprefix("attack.")
+        if name != tag.lower() and not _ATTACK_ID.match(name):  # a tactic, not a technique/group/software id
+            return name.replace("_", "-")[:50]
+    return d.producer
+
+
+def fold(session: Session, detections: Iterable[Detection], *, keep_events: int = 20) -> list[Folded]:
+    """Turn detections into new or repeated alerts. A detection whose key was seen before is skipped."""
+    out: list[Folded] = []
+    for d in detections:
+        if session.get(AlertDetection, d.key) is not None:
+            continue
+        folded = _fold_one(session, d, keep_events)
+        session.add(AlertDetection(key=d.key, alert_id=folded.alert.id, at=d.timestamp))
+        if d.exercise_id is None:
+            _count(session, d)
+        enqueue(
+            session,
+            subject=subjects.ALERTS_CHANGED,
+            payload={
+                "alert_id": folded.alert.id,
+                "org": d.org,
+                "change": "created" if folded.created else "repeat",
+            },
+        )
+        out.append(folded)
+    return out
+
+
+def _fold_one(session: Session, d: Detection, keep_events: int) -> Folded:
+    key = dedup_key(d)
+    alert = session.scalar(
+        select(Alert).where(Alert.dedup_key == key, Alert.status != AlertStatus.CLOSED.value).limit(1)
+    )
+    created = alert is None
+    if alert is None:
+        alert = Alert(
+            org_id=d.org,
+            dedup_key=key,
+            producer=d.producer,
+            rule_id=d.rule_id[:100],
+            rule_title=d.rule_title[:300],
+            severity=d.severity.value,
+            status=AlertStatus.NEW.value,
+            count=0,
+            first_seen=d.timestamp,
+            last_seen=d.timestamp,
+            entities=dict(d.entities),
+            tags=list(d.tags),
+            description=d.description,
+            exercise_id=d.exercise_id,
+        )
+        session.add(alert)
+        session.flush()
+        stored = 0
+    else:
+        stored = session.scalar(select(func.count()).where(AlertEvent.alert_id == alert.id)) or 0
+    alert.count += max(1, len(d.events))
+    alert.first_seen = min(alert.first_seen, d.timestamp)
+    alert.last_seen = max(alert.last_seen, d.timestamp)
+    if Severity.parse(alert.severity).rank < d.severity.rank:
+        alert.severity = d.severity.value
+    for event in d.events[: max(0, keep_events - stored)]:
+        session.add(AlertEvent(alert_id=alert.id, event=_trim(event)))
+    return Folded(alert, created)
+
+
+def _trim(event: Event) -> Event:
+    raw = event.get(RAW)
+    if isinstance(raw, str) and len(raw) > MAX_EVENT_RAW:
+        return {**event, RAW: raw[:MAX_EVENT_RAW] + "…"}
+    return event
+
+
+def _count(session: Session, d: Detection) -> None:
+    day, category = d.timestamp.date(), category_of(d)
+    row = session.scalar(
+        select(DailyCount).where(
+            DailyCount.day == day,
+            DailyCount.org_id == d.org,
+            DailyCount.category == category,
+            DailyCount.demo.is_(False),
+        )
+    )
+    if row is None:
+        row = DailyCount(day=day, org_id=d.org, category=category, count=0, demo=False)
+        session.add(row)
+    row.count += max(1, len(d.events))
+
+
+# --- reading -------------------------------------------------------------------------------------------
+
+
+def _visible(principal: Principal) -> Select[Alert]:
+    query = select(Alert)
+    orgs = principal.require_any("alerts.view")
+    if orgs is not None:
+        query = query.where(Alert.org_id.in_(orgs))
+    return query
+
+
+def list_(session: Session, *, principal: Principal, filters: AlertFilter) -> tuple[Sequence[Alert], int]:
+    query = _visible(principal)
+    if filters.org:
+        query = query.where(Alert.org_id == filters.org)
+    if filters.status:
+        query = query.where(Alert.status == filters.status.value)
+    if filters.min_severity:
+        wanted = [s.value for s in Severity if s.rank >= filters.min_severity.rank]
+        query = query.where(Alert.severity.in_(wanted))
+    if filters.rule_id:
+        query = query.where(Alert.rule_id == filters.rule_id)
+    if filters.since:
+        query = query.where(Alert.last_seen >= filters.since)
+    if filters.q:
+        pattern = "%" + filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            or_(
+                Alert.rule_title.ilike(pattern, escape="\\"),
+                cast(Alert.entities, Text).ilike(pattern, escape="\\"),
+            )
+        )
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(Alert.last_seen.desc(), Alert.id.desc()).limit(filters.limit).offset(filters.offset)
+    ).all()
+    return rows, total
+
+
+def get(session: Session, *, principal: Principal, alert_id: int) -> Alert:
+    alert = session.get(Alert, alert_id)
+    if alert is None or not principal.can("alerts.view", alert.org_id):
+        raise NotFound(f"alert {alert_id} not found")
+    return alert
+
+
+def events_of(session: Session, *, principal: Principal, alert_id: int) -> list[Event]:
+    alert = get(session, principal=principal, alert_id=alert_id)
+    rows = session.scalars(select(AlertEvent).where(AlertEvent.alert_id == alert.id).order_by(AlertEvent.id))
+    return [row.event for row in rows]
+
+
+def comments_of(session: Session, *, principal: Principal, alert_id: int) -> Sequence[AlertComment]:
+    alert = get(session, principal=principal, alert_id=alert_id)
+    return session.scalars(
+        select(AlertComment).where(AlertComment.alert_id == alert.id).order_by(AlertComment.id)
+    ).all()
+
+
+# --- triage --------------------------------------------------------------------------------------------
+
+
+def triage(session: Session, *, principal: Principal, alert_id: int, action: TriageAction) -> Alert:
+    alert = get(session, principal=principal, alert_id=alert_id)
+    principal.require("alerts.triage", alert.org_id)
+    details: dict[str, object] = {}
+    if action.action == "acknowledge":
+        _require_status(alert, {AlertStatus.NEW})
+        alert.status = AlertStatus.ACKNOWLEDGED.value
+    elif action.action == "assign":
+        details["assignee_id"] = alert.assignee_id = _assignable(session, alert, action.assignee_id)
+    elif action.action == "close":
+        _require_status(alert, {AlertStatus.NEW, AlertStatus.ACKNOWLEDGED})
+        if action.resolution is None:
+            raise ValidationFailed("closing needs a resolution", where="resolution")
+        alert.status, alert.resolution = AlertStatus.CLOSED.value, action.resolution.value
+        details["resolution"] = action.resolution.value
+    elif action.action == "reopen":
+        _require_status(alert, {AlertStatus.CLOSED})
+        alert.status, alert.resolution = AlertStatus.ACKNOWLEDGED.value, None
+    if action.comment:
+        session.add(AlertComment(alert_id=alert.id, author=principal.name, body=action.comment))
+        details["comment"] = action.comment[:500]
+    elif action.action == "comment":
+        raise ValidationFailed("a comment needs text", where="comment")
+    audit.record(
+        session,
+        actor=principal.name,
+        action=f"alert.{action.action}",
+        object_type="alert",
+        object_id=alert.id,
+        org_id=alert.org_id,
+        details=details,
+    )
+    enqueue(
+        session,
+        subject=subjects.ALERTS_CHANGED,
+        payload={"alert_id": alert.id, "org": alert.org_id, "change": action.action},
+    )
+    return alert
+
+
+def _require_status(alert: Alert, allowed: set[AlertStatus]) -> None:
+    if AlertStatus(alert.status) not in allowed:
+        raise Conflict(f"alert {alert.id} is {alert.status}; this action needs {sorted(a.value for a in allowed)}")
+
+
+def _assignable(session: Session, alert: Alert, user_id: int | None) -> int | None:
+    if user_id is None:
+        return None
+    user = session.get(User, user_id)
+    if user is None or not user.active or not principal_for(session, user).can("alerts.triage", alert.org_id):
+        raise ValidationFailed(f"user {user_id} cannot work on this alert", where="assignee_id")
+    return user.id
+
+
+def close_as(resolution: Resolution) -> TriageAction:
+    return TriageAction(action="close", resolution=resolution)

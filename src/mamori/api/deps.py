@@ -1,0 +1,83 @@
+"""Request dependencies: the platform, a database session, and the authenticated caller.
+
+Authentication: a bearer API token (sensors, integrations) or the console's session cookie. Cookie-authenticated
+requests that change state must carry the session's CSRF token (header ``X-CSRF-Token`` or form field
+``csrf_token``); bearer requests cannot be forged by a browser, so they need none.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from mamori.accounts import service as accounts
+from mamori.accounts.principal import Principal
+from mamori.core.errors import AuthenticationRequired, PermissionDenied
+from mamori.platform import Platform
+
+SESSION_COOKIE = "mamori_session"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_platform(request: Request) -> Platform:
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+def get_session(platform: Annotated[Platform, Depends(get_platform)]) -> Iterator[Session]:
+    with platform.db.session() as session:
+        yield session
+
+
+async def _form_csrf(request: Request) -> str:
+    if request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded", "multipart/")):
+        form = await request.form()
+        value = form.get("csrf_token")
+        return value if isinstance(value, str) else ""
+    return ""
+
+
+async def csrf_token_sent(request: Request) -> str:
+    return request.headers.get(CSRF_HEADER) or await _form_csrf(request)
+
+
+def get_principal(
+    request: Request,
+    session: Annotated[Session, Depends(get_session)],
+    sent_csrf: Annotated[str, Depends(csrf_token_sent)],
+) -> Principal:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return accounts.authenticate_token(session, secret=auth[7:].strip())
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise AuthenticationRequired("log in or send a bearer token")
+    principal, stored = accounts.resolve_session(session, cookie=cookie)
+    request.state.csrf_token = stored.csrf_token
+    if request.method not in SAFE_METHODS and not hmac.compare_digest(sent_csrf, stored.csrf_token):
+        raise PermissionDenied("missing or wrong CSRF token")
+    return principal
+
+
+def principal_for_stream(request: Request, platform: Platform) -> Principal:
+    """Authenticate a long-lived GET (SSE) with a short session, so no connection is held while it streams."""
+    with platform.db.session() as session:
+        return get_principal(request, session, "")
+
+
+def get_user(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    """A console user (not an API token)."""
+    if principal.is_token:
+        raise PermissionDenied("this endpoint is for people, not API tokens")
+    return principal
+
+
+DbSession = Annotated[Session, Depends(get_session)]
+Caller = Annotated[Principal, Depends(get_principal)]
+UserCaller = Annotated[Principal, Depends(get_user)]
+PlatformDep = Annotated[Platform, Depends(get_platform)]

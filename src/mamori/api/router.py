@@ -1,0 +1,12 @@
+"""All API routes under /api/v1."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from mamori.api.routes import accounts, alerts, auth, ingest, misc
+
+api = APIRouter(prefix="/api/v1")
+for module in (auth, accounts, alerts, ingest, misc):
+    api.include_router(module.router)
+public = misc.public

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from mamori.accounts import service as accounts
+from mamori.accounts.schemas import OrgIn, OrgOut, TokenCreated, TokenIn, TokenOut, UserIn, UserOut
+from mamori.api.deps import Caller, DbSession, UserCaller
+
+router = APIRouter(tags=["accounts"])
+
+
+class ActiveIn(BaseModel):
+    active: bool
+
+
+@router.get("/orgs")
+def list_orgs(session: DbSession, principal: Caller) -> list[OrgOut]:
+    return [OrgOut.model_validate(o) for o in accounts.list_orgs(session, principal=principal)]
+
+
+@router.get("/orgs/{org_id}")
+def get_org(org_id: str, session: DbSession, principal: Caller) -> OrgOut:
+    return OrgOut.model_validate(accounts.get_org(session, principal=principal, org_id=org_id))
+
+
+@router.post("/orgs", status_code=201)
+def create_org(data: OrgIn, session: DbSession, principal: UserCaller) -> OrgOut:
+    return OrgOut.model_validate(accounts.create_org(session, principal=principal, data=data))
+
+
+@router.get("/users")
+def list_users(session: DbSession, principal: UserCaller) -> list[UserOut]:
+    return [UserOut.model_validate(u) for u in accounts.list_users(session, principal=principal)]
+
+
+@router.get("/users/{user_id}")
+def get_user(user_id: int, session: DbSession, principal: UserCaller) -> UserOut:
+    return UserOut.model_validate(accounts.get_user(session, principal=principal, user_id=user_id))
+
+
+@router.post("/users", status_code=201)
+def create_user(data: UserIn, session: DbSession, principal: UserCaller) -> UserOut:
+    return UserOut.model_validate(accounts.create_user(session, principal=principal, data=data))
+
+
+@router.post("/users/{user_id}/active")
+def set_active(user_id: int, data: ActiveIn, session: DbSession, principal: UserCaller) -> UserOut:
+    user = accounts.set_user_active(session, principal=principal, user_id=user_id, active=data.active)
+    return UserOut.model_validate(user)
+
+
+@router.get("/tokens")
+def list_tokens(session: DbSession, principal: UserCaller) -> list[TokenOut]:
+    return [TokenOut.model_validate(t) for t in accounts.list_tokens(session, principal=principal)]
+
+
+@router.post("/tokens", status_code=201)
+def create_token(data: TokenIn, session: DbSession, principal: UserCaller) -> TokenCreated:
+    secret, token = accounts.create_token(session, principal=principal, data=data)
+    return TokenCreated.model_validate({**TokenOut.model_validate(token).model_dump(), "token": secret})
+
+
+@router.post("/tokens/{token_id}/revoke")
+def revoke_token(token_id: int, session: DbSession, principal: UserCaller) -> TokenOut:
+    return TokenOut.model_validate(accounts.revoke_token(session, principal=principal, token_id=token_id))

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import asyncio
+import zlib
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from mamori.api.deps import Caller, PlatformDep
+from mamori.core.errors import PayloadTooLarge, PermissionDenied, ValidationFailed
+from mamori.ingest import service as ingest
+from mamori.ingest.schemas import IngestResult
+
+router = APIRouter(tags=["ingest"])
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, gunzipped when sent with Content-Encoding: gzip, refused past `limit` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"body over {limit} bytes")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    if request.headers.get("content-encoding", "").lower() in ("gzip", "x-gzip"):
+        return _gunzip(body, limit)
+    return body
+
+
+def _gunzip(body: bytes, limit: int) -> bytes:
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        data = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise ValidationFailed(f"not valid gzip: {exc}", where="body") from exc
+    if len(data) > limit or inflater.unconsumed_tail:
+        raise PayloadTooLarge(f"body over {limit} bytes once decompressed")
+    return data
+
+
+@router.post("/ingest", status_code=202)
+async def ingest_batch(
+    request: Request,
+    principal: Caller,
+    platform: PlatformDep,
+    format: Annotated[str | None, Query(max_length=30, description="Parser name; sniffed when absent.")] = None,
+) -> IngestResult:
+    """Accept NDJSON, a JSON array or any known log format; the token names organisation and sensor."""
+    if principal.token_org is None:
+        raise PermissionDenied("ingest needs a sensor or integration API token")
+    principal.require_scope("ingest")
+    body = await read_body(request, platform.settings.ingest_max_bytes)
+    accepted = await asyncio.to_thread(_accept, platform, principal.token_org, principal.sensor or "", body, format)
+    return accepted.result
+
+
+def _accept(platform: PlatformDep, org: str, sensor: str, body: bytes, fmt: str | None) -> ingest.Accepted:
+    with platform.db.session() as session:
+        accepted = ingest.accept(session, archive=platform.archive, org_id=org, sensor=sensor, data=body, fmt=fmt)
+    result = accepted.result
+    platform.metrics.events_accepted.labels(org).inc(result.accepted)
+    platform.metrics.events_rejected.labels(org).inc(result.rejected)
+    if accepted.events:
+        platform.batch_cache.put(result.batch_id, accepted.events)
+    return accepted

@@ -1,0 +1,99 @@
+"""Assemble the platform (settings → database, bus, archive, engine) and the ASGI application."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from mamori.api import errors
+from mamori.api.router import api, public
+from mamori.bus.base import Bus
+from mamori.bus.memory import MemoryBus
+from mamori.ingest.archive import EventArchive
+from mamori.platform import Matcher, Platform
+from mamori.settings import Settings
+from mamori.storage.db import Database
+from mamori.web import console
+from mamori.workers import detect, live, relay
+
+log = logging.getLogger(__name__)
+
+Startup = Callable[[Platform], Awaitable[None]]
+
+
+def make_bus(settings: Settings) -> Bus:
+    if settings.bus == "nats":
+        from mamori.bus.nats import NatsBus
+
+        return NatsBus(settings.nats_url)
+    return MemoryBus()
+
+
+def build_platform(settings: Settings, *, matcher: Matcher | None = None) -> Platform:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return Platform(
+        settings=settings,
+        db=Database(settings.resolved_database_url()),
+        bus=make_bus(settings),
+        archive=EventArchive(settings.archive_dir),
+        matcher=matcher,
+    )
+
+
+async def start_workers(platform: Platform, extra: list[Startup] | None = None) -> list[asyncio.Task[None]]:
+    await platform.bus.start()
+    await detect.subscribe_detect(platform)
+    await live.subscribe_live(platform)
+    tasks = [
+        asyncio.create_task(relay.run_relay(platform)),
+        asyncio.create_task(detect.run_sweeper(platform)),
+    ]
+    for start in extra or []:
+        await start(platform)
+    return tasks
+
+
+def create_app(platform: Platform, *, run_workers: bool = True, extra: list[Startup] | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tasks = await start_workers(platform, extra) if run_workers else []
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await platform.bus.close()
+
+    app = FastAPI(
+        title="mamori",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        openapi_url="/api/v1/openapi.json",
+        redoc_url=None,
+    )
+    app.state.platform = platform
+    errors.install(app)
+    app.include_router(api)
+    app.include_router(public)
+    console.install(app, static_dir=Path(__file__).parent / "web" / "static")
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """ASGI factory for `uvicorn --factory mamori.asgi:app_from_env` (scaled `mamori api`, browser tests)."""
+    from mamori.settings import load_settings
+
+    settings = load_settings()
+    return create_app(build_platform(settings, matcher=load_matcher(settings)))
+
+
+def load_matcher(settings: Settings) -> Matcher | None:
+    """The detection engine with mamori's own rules, SigmaHQ's when configured, and any extra rule folders."""
+    raise NotImplementedError  # wired when the Sigma engine lands (same branch of work)

@@ -1,0 +1,8 @@
+"""Every bus subject, in one place. A subject names a fact that has been committed."""
+
+EVENTS_ACCEPTED = "mamori.events.accepted"  # payload: {"batch_id", "org", "files", "count"}
+DETECTIONS = "mamori.detections"  # payload: serialised Detection list (producers outside the DB path)
+ALERTS_CHANGED = "mamori.alerts.changed"  # payload: {"alert_id", "org", "change"}
+WEBSITE_CHECKED = "mamori.websites.checked"
+
+ALL = (EVENTS_ACCEPTED, DETECTIONS, ALERTS_CHANGED, WEBSITE_CHECKED)

@@ -1,0 +1,184 @@
+"""`mamori up --demo`: a national centre, ministries, users, a year of (marked) history and live traffic.
+
+The traffic goes through the real ingest path: HTTP POST /api/v1/ingest with each ministry sensor's token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import httpx
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from mamori.accounts import service as accounts
+from mamori.accounts.enums import OrgKind, Role
+from mamori.accounts.models import ApiToken, Organisation
+from mamori.accounts.schemas import MembershipIn, OrgIn, TokenIn, UserIn
+from mamori.alerts.models import DailyCount
+from mamori.asgi import Startup
+from mamori.cli.demo_traffic import Generator, day_of_traffic
+from mamori.platform import Platform
+from mamori.storage.db import utcnow
+
+log = logging.getLogger(__name__)
+
+DEMO_PASSWORD = "mamori-demo"  # noqa: S105 - printed on start; demo deployments only
+NATIONAL = ("ncc", "National Cyber Defence Centre")
+MINISTRIES = (
+    ("mof", "Ministry of Finance", 1.4),
+    ("mofa", "Ministry of Foreign Affairs", 1.8),
+    ("mhlw", "Ministry of Health, Labour and Welfare", 1.2),
+    ("meti", "Ministry of Economy, Trade and Industry", 1.0),
+    ("mext", "Ministry of Education, Culture, Sports, Science and Technology", 0.8),
+    ("mlit", "Ministry of Land, Infrastructure, Transport and Tourism", 0.7),
+    ("digital", "Digital Agency", 0.9),
+)
+CATEGORIES = (
+    ("initial-access", 0.45),
+    ("reconnaissance", 0.3),
+    ("credential-access", 0.1),
+    ("lateral-movement", 0.05),
+    ("suricata", 0.1),
+)
+
+
+@dataclass
+class DemoLogins:
+    users: dict[str, str] = field(default_factory=dict)  # username -> password
+    tokens: dict[tuple[str, str], str] = field(default_factory=dict)  # (org, sensor kind) -> bearer token
+
+
+def seed(platform: Platform) -> DemoLogins:
+    logins = DemoLogins()
+    with platform.db.session() as session:
+        fresh = session.get(Organisation, NATIONAL[0]) is None
+        if fresh:
+            accounts.create_org(
+                session, principal=None, data=OrgIn(id=NATIONAL[0], name=NATIONAL[1], kind=OrgKind.NATIONAL)
+            )
+            for org_id, name, _ in MINISTRIES:
+                kind: OrgKind = OrgKind.AGENCY if "Agency" in name else OrgKind.MINISTRY
+                accounts.create_org(session, principal=None, data=OrgIn(id=org_id, name=name, kind=kind))
+            for username, role, org in _demo_users():
+                accounts.create_user(
+                    session,
+                    principal=None,
+                    data=UserIn(
+                        username=username,
+                        password=DEMO_PASSWORD,
+                        display_name=username.replace("-", " ").title(),
+                        memberships=[MembershipIn(org_id=org, role=role)],
+                    ),
+                )
+        for username, _, _ in _demo_users():
+            logins.users[username] = DEMO_PASSWORD
+        # Fresh tokens every start (only hashes are stored); the previous start's are revoked.
+        for old in session.scalars(select(ApiToken).where(ApiToken.name.like("demo-%"), ApiToken.revoked_at.is_(None))):
+            old.revoked_at = utcnow()
+        for org_id, _, _ in MINISTRIES:
+            for sensor_kind in ("web", "windows", "ids"):
+                secret, _ = accounts.create_token(
+                    session,
+                    principal=None,
+                    data=TokenIn(
+                        name=f"demo-{org_id}-{sensor_kind}",
+                        org_id=org_id,
+                        sensor=f"{org_id}-{sensor_kind}-sensor",
+                    ),
+                )
+                logins.tokens[(org_id, sensor_kind)] = secret
+        _history(session, today=datetime.now(UTC).date())
+    return logins
+
+
+def _demo_users() -> list[tuple[str, Role, str]]:
+    users = [
+        ("admin", Role.ADMIN, "ncc"),
+        ("analyst", Role.NATIONAL_ANALYST, "ncc"),
+        ("responder", Role.RESPONDER, "ncc"),
+        ("trainer", Role.TRAINER, "ncc"),
+        ("auditor", Role.AUDITOR, "ncc"),
+    ]
+    return users + [(f"officer-{org}", Role.ORG_OFFICER, org) for org, _, _ in MINISTRIES]
+
+
+def _history(session: Session, *, today: date, days: int = 400) -> None:
+    """Plausible daily counts (doubling year on year, weekly rhythm, campaign spikes), marked `demo`."""
+    session.execute(delete(DailyCount).where(DailyCount.demo.is_(True)))
+    rnd = random.Random(2026)
+    spikes = {today - timedelta(days=d) for d in rnd.sample(range(2, days), 12)}
+    for back in range(1, days):
+        day = today - timedelta(days=back)
+        growth = 2 ** (-back / 365)  # "doubling year on year"
+        weekly = 0.6 if day.weekday() >= 5 else 1.0
+        for org, _, weight in MINISTRIES:
+            base = 420 * weight * growth * weekly * (3.5 if day in spikes and rnd.random() < 0.5 else 1.0)
+            for category, share in CATEGORIES:
+                count = max(0, int(rnd.gauss(base * share, math.sqrt(base * share + 1))))
+                if count:
+                    session.add(DailyCount(day=day, org_id=org, category=category, count=count, demo=True))
+
+
+def replay_starter(logins: DemoLogins) -> Startup:
+    async def start(platform: Platform) -> None:
+        platform_tasks.append(asyncio.create_task(_replay(platform, logins)))
+
+    return start
+
+
+platform_tasks: list[asyncio.Task[None]] = []
+
+
+async def _replay(platform: Platform, logins: DemoLogins) -> None:
+    """Send a day of traffic now, then keep a trickle of live traffic going."""
+    base = f"http://{_local(platform.settings.host)}:{platform.settings.port}"
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        await _wait_until_up(client)
+        orgs = [org for org, _, _ in MINISTRIES]
+        for batch in day_of_traffic(orgs, datetime.now(UTC)):
+            await _post(client, logins.tokens[(batch.org, batch.sensor_kind)], batch.format, batch.body)
+        log.info("demo: a day of traffic replayed; live traffic continues")
+        gen = Generator(seed=99)
+        while True:
+            await asyncio.sleep(5)
+            now = datetime.now(UTC)
+            org = gen.rnd.choice(orgs)
+            lines = gen.web_lines(now - timedelta(seconds=5), now, benign=60, attacks=gen.rnd.choice((0, 0, 1)))
+            await _post(client, logins.tokens[(org, "web")], "webaccess", "\n".join(lines).encode())
+
+
+def _local(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - mapping, not binding
+
+
+async def _wait_until_up(client: httpx.AsyncClient) -> None:
+    for _ in range(200):
+        try:
+            if (await client.get("/api/v1/health")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.1)
+
+
+async def _post(client: httpx.AsyncClient, token: str, fmt: str, body: bytes) -> None:
+    try:
+        response = await client.post(
+            "/api/v1/ingest",
+            params={"format": fmt},
+            content=body,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        if response.status_code != 202:
+            log.warning("demo ingest refused (%s): %s", response.status_code, response.text[:200])
+    except httpx.TransportError as exc:
+        log.warning("demo ingest failed: %s", exc)
+
+
+__all__ = ["DemoLogins", "replay_starter", "seed"]

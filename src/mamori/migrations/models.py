@@ -1,0 +1,12 @@
+"""Imports every model module so that `Base.metadata` is complete (for autogenerate and checks)."""
+
+from mamori.accounts import models as accounts_models
+from mamori.alerts import models as alerts_models
+from mamori.audit import models as audit_models
+from mamori.ingest import models as ingest_models
+from mamori.storage.db import Base
+from mamori.storage.outbox import OutboxMessage
+
+metadata = Base.metadata
+
+__all__ = ["OutboxMessage", "accounts_models", "alerts_models", "audit_models", "ingest_models", "metadata"]

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from mamori.bus.base import Bus
+from mamori.core.messages import Detection, Event
+from mamori.ingest.archive import EventArchive
+from mamori.platform.broadcast import Broadcaster
+from mamori.platform.cache import BatchCache
+from mamori.platform.metrics import Metrics
+from mamori.settings import Settings
+from mamori.storage.db import Database
+
+
+class Matcher(Protocol):
+    """What the pipeline needs from a detection engine (`mamori.detect.Engine` is one)."""
+
+    def match(self, events: Sequence[Event]) -> list[Detection]: ...
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    db: Database
+    bus: Bus
+    archive: EventArchive
+    metrics: Metrics = field(default_factory=lambda: Metrics())
+    broadcaster: Broadcaster = field(default_factory=lambda: Broadcaster())
+    batch_cache: BatchCache = field(default_factory=lambda: BatchCache())
+    matcher: Matcher | None = None

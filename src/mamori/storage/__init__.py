@@ -1,0 +1,1 @@
+"""Storage adapters: the SQLAlchemy database and the file store."""

@@ -1,0 +1,278 @@
+"""Console routes. Every page calls the same services as the API, so visibility rules are the same."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+from mamori.accounts import service as accounts
+from mamori.accounts.enums import Role
+from mamori.accounts.principal import Principal
+from mamori.accounts.schemas import MembershipIn, OrgIn, TokenIn, UserIn
+from mamori.alerts import service as alerts
+from mamori.alerts import stats
+from mamori.alerts.enums import AlertStatus, Resolution
+from mamori.alerts.schemas import AlertFilter, TriageAction
+from mamori.api import errors as api_errors
+from mamori.api.deps import SESSION_COOKIE, DbSession, PlatformDep, UserCaller
+from mamori.api.routes.auth import set_session_cookie
+from mamori.core.errors import AuthenticationRequired, MamoriError
+from mamori.core.severity import Severity
+from mamori.ingest import service as ingest
+from mamori.web.charts import stacked_daily
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.filters["pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False, default=str)
+router = APIRouter(include_in_schema=False)
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def page(request: Request, name: str, principal: Principal | None, **context: Any) -> HTMLResponse:
+    context.update(
+        request=request,
+        me=principal,
+        csrf=getattr(request.state, "csrf_token", ""),
+        severities=list(Severity),
+    )
+    return templates.TemplateResponse(request, name, context)
+
+
+def back(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/login")
+def login_form(request: Request, error: str = "") -> HTMLResponse:
+    return page(request, "login.html", None, error=error[:200])
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    session: DbSession,
+    platform: PlatformDep,
+    username: Annotated[str, Form(max_length=100)],
+    password: Annotated[str, Form(max_length=200)],
+) -> Response:
+    try:
+        cookie, _ = accounts.login(session, username=username, password=password, hours=platform.settings.session_hours)
+    except AuthenticationRequired:
+        session.commit()  # keep the audit entry of the failed attempt
+        return page(request, "login.html", None, error="Wrong username or password.")
+    response = back("/")
+    set_session_cookie(response, cookie, secure=platform.settings.cookie_secure, hours=platform.settings.session_hours)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, session: DbSession, principal: UserCaller) -> Response:
+    accounts.logout(session, cookie=request.cookies.get(SESSION_COOKIE, ""))
+    response = back("/login")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/")
+def dashboard(request: Request, session: DbSession, principal: UserCaller) -> HTMLResponse:
+    board = stats.dashboard(session, principal=principal, now=datetime.now(UTC))
+    chart = stacked_daily([d.isoformat() for d in board.days], board.per_org)
+    recent, _ = alerts.list_(session, principal=principal, filters=AlertFilter(limit=15))
+    orgs = accounts.list_orgs(session, principal=principal)
+    change = (board.today - board.same_day_last_year) / board.same_day_last_year if board.same_day_last_year else None
+    open_total = sum(sum(per_severity.values()) for per_severity in board.open_by_org.values())
+    return page(
+        request,
+        "dashboard.html",
+        principal,
+        board=board,
+        chart=chart,
+        recent=recent,
+        orgs=orgs,
+        change=change,
+        open_total=open_total,
+    )
+
+
+@router.get("/alerts")
+def alert_list(
+    request: Request, session: DbSession, principal: UserCaller, filters: Annotated[AlertFilter, Depends()]
+) -> HTMLResponse:
+    rows, total = alerts.list_(session, principal=principal, filters=filters)
+    orgs = accounts.list_orgs(session, principal=principal)
+    return page(
+        request,
+        "alerts.html",
+        principal,
+        alerts=rows,
+        total=total,
+        filters=filters,
+        orgs=orgs,
+        statuses=list(AlertStatus),
+    )
+
+
+@router.get("/alerts/{alert_id}")
+def alert_detail(alert_id: int, request: Request, session: DbSession, principal: UserCaller) -> HTMLResponse:
+    alert = alerts.get(session, principal=principal, alert_id=alert_id)
+    return page(
+        request,
+        "alert.html",
+        principal,
+        alert=alert,
+        events=alerts.events_of(session, principal=principal, alert_id=alert_id),
+        comments=alerts.comments_of(session, principal=principal, alert_id=alert_id),
+        resolutions=list(Resolution),
+        can_triage=principal.can("alerts.triage", alert.org_id),
+        users=[u for u in accounts.list_users(session, principal=principal)]
+        if principal.visible_orgs("users.view") != frozenset()
+        else [],
+    )
+
+
+@router.post("/alerts/{alert_id}/actions")
+def alert_action(
+    alert_id: int,
+    session: DbSession,
+    principal: UserCaller,
+    action: Annotated[str, Form()],
+    resolution: Annotated[str, Form()] = "",
+    comment: Annotated[str, Form(max_length=10_000)] = "",
+    assignee_id: Annotated[str, Form()] = "",
+) -> Response:
+    triage = TriageAction(
+        action=action,
+        resolution=Resolution(resolution) if resolution else None,
+        comment=comment or None,
+        assignee_id=int(assignee_id) if assignee_id.isdigit() else None,
+    )
+    alerts.triage(session, principal=principal, alert_id=alert_id, action=triage)
+    return back(f"/alerts/{alert_id}")
+
+
+@router.get("/dead-letters")
+def dead_letters(request: Request, session: DbSession, principal: UserCaller) -> HTMLResponse:
+    rows = ingest.list_dead_letters(session, principal=principal, limit=200)
+    return page(
+        request,
+        "dead_letters.html",
+        principal,
+        rows=rows,
+        total=ingest.count_dead_letters(session, principal=principal),
+    )
+
+
+@router.get("/admin")
+def admin(request: Request, session: DbSession, principal: UserCaller, created_token: str = "") -> HTMLResponse:
+    orgs = accounts.list_orgs(session, principal=principal)
+    users = (
+        accounts.list_users(session, principal=principal) if principal.visible_orgs("users.view") != frozenset() else []
+    )
+    tokens = (
+        accounts.list_tokens(session, principal=principal)
+        if principal.visible_orgs("tokens.manage") != frozenset()
+        else []
+    )
+    return page(
+        request,
+        "admin.html",
+        principal,
+        orgs=orgs,
+        users=users,
+        tokens=tokens,
+        roles=list(Role),
+        created_token=created_token,
+    )
+
+
+@router.post("/admin/orgs")
+def admin_create_org(
+    session: DbSession,
+    principal: UserCaller,
+    org_id: Annotated[str, Form()],
+    name: Annotated[str, Form()],
+    kind: Annotated[str, Form()],
+) -> Response:
+    accounts.create_org(
+        session, principal=principal, data=OrgIn.model_validate({"id": org_id, "name": name, "kind": kind})
+    )
+    return back("/admin")
+
+
+@router.post("/admin/users")
+def admin_create_user(
+    session: DbSession,
+    principal: UserCaller,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    org_id: Annotated[str, Form()],
+    role: Annotated[str, Form()],
+    display_name: Annotated[str, Form()] = "",
+) -> Response:
+    accounts.create_user(
+        session,
+        principal=principal,
+        data=UserIn(
+            username=username,
+            password=password,
+            display_name=display_name,
+            memberships=[MembershipIn(org_id=org_id, role=Role(role))],
+        ),
+    )
+    return back("/admin")
+
+
+@router.post("/admin/tokens")
+def admin_create_token(
+    request: Request,
+    session: DbSession,
+    principal: UserCaller,
+    name: Annotated[str, Form()],
+    org_id: Annotated[str, Form()],
+    sensor: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    secret, _ = accounts.create_token(
+        session, principal=principal, data=TokenIn(name=name, org_id=org_id, sensor=sensor)
+    )
+    return admin(request, session, principal, created_token=secret)
+
+
+class SecurityHeaders(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+
+def install(app: FastAPI, *, static_dir: Path) -> None:
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=static_dir), name="static")
+    app.add_middleware(SecurityHeaders)
+
+    @app.exception_handler(MamoriError)
+    async def _errors(request: Request, exc: MamoriError) -> Response:
+        if request.url.path.startswith("/api/"):
+            return await api_errors.json_error(request, exc)
+        if isinstance(exc, AuthenticationRequired):
+            return back("/login")
+        return templates.TemplateResponse(
+            request,
+            "error.html",
+            {"request": request, "error": exc, "me": None},
+            status_code=api_errors.status_for(exc),
+        )

@@ -1,0 +1,30 @@
+// mamori console: live alert feed over Server-Sent Events. Text is inserted with textContent only, never as HTML.
+"use strict";
+(function () {
+  const feed = document.getElementById("live-feed");
+  if (!feed || !window.EventSource) return;
+  const source = new EventSource(feed.dataset.stream);
+  source.addEventListener("alert", function (message) {
+    let alert;
+    try { alert = JSON.parse(message.data); } catch (e) { return; }
+    if (alert.change !== "created" && alert.change !== "repeat") return;
+    const item = document.createElement("li");
+    item.className = "fresh sev-row-" + String(alert.severity);
+    const link = document.createElement("a");
+    link.href = "/alerts/" + encodeURIComponent(String(alert.id));
+    const sev = document.createElement("span");
+    sev.className = "sev sev-" + String(alert.severity).replace(/[^a-z]/g, "");
+    sev.textContent = String(alert.severity);
+    const org = document.createElement("b");
+    org.textContent = " " + String(alert.org) + " ";
+    link.append(sev, org, document.createTextNode(String(alert.title)));
+    const count = document.createElement("span");
+    count.className = "count";
+    count.textContent = " ×" + String(alert.count);
+    item.append(link, count);
+    const empty = feed.querySelector(".empty");
+    if (empty) empty.remove();
+    feed.prepend(item);
+    while (feed.children.length > 50) feed.lastElementChild.remove();
+  });
+})();

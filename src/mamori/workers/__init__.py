@@ -1,0 +1,1 @@
+"""Bus consumers and background loops: thin adapters that call the domain services."""
