@@ -27,19 +27,20 @@ def iter_json(data: bytes, origin: str) -> Iterator[JsonRecord | ParseFailure]:
     """The JSON objects in ``data``, in order; anything else as a failure that says where."""
     body = data[3:] if data.startswith(_BOM) else data
     head = body.lstrip()[:1]
-    if head == b"[":
-        yield from _iter_array(body, origin)
-        return
-    if head == b"{" and b"\n" in body.strip():
-        # Either NDJSON or one pretty-printed object: try the whole document first. For NDJSON orjson stops
-        # at the end of the first record ("trailing characters"), so the failed attempt is cheap.
+    if head in (b"[", b"{") and b"\n" in body.strip():
+        # NDJSON, or one pretty-printed array/object: try the whole document first. For NDJSON orjson stops at
+        # the end of the first record ("trailing characters"), so the failed attempt is cheap; and when the
+        # whole is not valid JSON, reading line by line keeps every good record (one bad line loses nothing).
         try:
             whole = orjson.loads(body)
         except orjson.JSONDecodeError:
             pass
         else:
-            yield _record(whole, f"{origin}:1", body)
+            yield from _values(whole, body, origin)
             return
+    elif head == b"[":
+        yield from _iter_array(body, origin)
+        return
     yield from _iter_ndjson(body, origin)
 
 
@@ -63,17 +64,22 @@ def _iter_array(body: bytes, origin: str) -> Iterator[JsonRecord | ParseFailure]
     except orjson.JSONDecodeError as exc:
         yield ParseFailure.of(f"invalid JSON array: {exc}", f"{origin}:1", body)
         return
-    if not isinstance(values, list):
-        yield ParseFailure.of("not a JSON array", f"{origin}:1", body)
+    yield from _values(values, body, origin)
+
+
+def _values(value: object, body: bytes, origin: str) -> Iterator[JsonRecord | ParseFailure]:
+    """The records of one decoded document: each element of an array, or the value itself."""
+    if not isinstance(value, list):
+        yield _record(value, f"{origin}:1", body)
         return
-    for index, value in enumerate(values):
+    for index, element in enumerate(value):
         # The element's original bytes are gone once the array is decoded; re-encode it for `raw`.
-        raw = orjson.dumps(value)
+        raw = orjson.dumps(element)
         where = f"{origin}:[{index}]"
         if len(raw) > MAX_RECORD:
             yield ParseFailure.of(f"record longer than {MAX_RECORD} bytes", where, raw)
             continue
-        yield _record(value, where, raw)
+        yield _record(element, where, raw)
 
 
 def _record(value: object, where: str, raw: bytes) -> JsonRecord | ParseFailure:

@@ -80,9 +80,10 @@ def _request_fields(event: Event, request: str) -> None:
     if len(parts) > 3 and parts[-1].startswith("HTTP/"):
         # Some servers log a target with raw spaces; keep them inside the target.
         parts = [parts[0], " ".join(parts[1:-1]), parts[-1]]
-    if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
+    method = parts[0]
+    if len(parts) not in (2, 3) or not parts[1] or not (method and method.isascii() and method.isprintable()):
         return  # TLS handshakes, binary probes: only `raw` keeps them
-    event["cs-method"] = parts[0]
+    event["cs-method"] = method
     target = parts[1]
     # Sigma webserver rules use cs-uri-query for the whole target (path and query: `endswith: '/vpns/cfg/
     # smb.conf'`), cs-uri-stem for the path alone; c-uri / c-uri-query are the proxy-category names.
