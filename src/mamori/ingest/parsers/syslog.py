@@ -58,9 +58,7 @@ def bsd_time(mon: str, day: str, year: str | None, hms: str, frac: str | None, r
     hh, mm, ss = hms.split(":")
     micro = int(frac.ljust(6, "0")) if frac else 0
     try:
-        stamp = datetime(
-            int(year) if year else received.year, MONTHS[mon], int(day), int(hh), int(mm), int(ss), micro
-        )
+        stamp = datetime(int(year) if year else received.year, MONTHS[mon], int(day), int(hh), int(mm), int(ss), micro)
         if not year and stamp.date() > received + timedelta(days=1):
             stamp = stamp.replace(year=stamp.year - 1)
     except ValueError:  # 31 Feb, 25:00, 29 Feb in the previous year
