@@ -66,6 +66,8 @@ def _refusal(path: str, rule: object, reason: str) -> Refusal:
 
 def cache_key(directories: Sequence[Path], pipelines_dir: Path) -> str:
     digest = hashlib.sha256(CACHE_VERSION.encode())
+    for source in sorted(Path(__file__).parent.glob("*.py")):  # the compiler's own code is part of the key
+        digest.update(source.read_bytes())
     for path in sorted(pipelines_dir.glob("*.yml")):
         digest.update(path.read_bytes())
     for path in loader.rule_files(directories):

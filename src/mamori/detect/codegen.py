@@ -101,6 +101,8 @@ class CodeGen:
 
     def __init__(self) -> None:
         self.consts: list[Spec] = []
+        self.fields: set[str] = set()  # fields the predicate reads (the engine lower-cases only those)
+        self.anywhere = False  # keyword items read every field
 
     def const(self, spec: Spec) -> str:
         self.consts.append(spec)
@@ -134,6 +136,7 @@ class CodeGen:
     # ---- field leaves -------------------------------------------------------------------------------------
     def field_leaf(self, field: str, values: list[Any]) -> str:
         """One field compared with one value or (OR) several values."""
+        self.fields.add(field)
         special = self.special_leaf(field, values[0]) if len(values) == 1 else None
         if special is not None:
             return special
@@ -160,6 +163,7 @@ class CodeGen:
         return None
 
     def fieldref(self, f: str, value: SigmaFieldReference) -> str:
+        self.fields.add(value.field)
         other = repr(value.field)
         if value.starts_with and value.ends_with:
             test = "w in v"
@@ -240,6 +244,7 @@ class CodeGen:
     # ---- keywords -----------------------------------------------------------------------------------------
     def keyword_leaf(self, value: Any) -> str:
         """Field-less search: the value anywhere in any field (a plain keyword is a substring search)."""
+        self.anywhere = True
         values = _flatten_expansions([value])
         wrapped = [_as_contains(v) if isinstance(v, SigmaString) and not isinstance(v, SigmaCasedString) else v
                    for v in values]

@@ -38,6 +38,7 @@ class Plan:
     triggers: Triggers
     route: Route
     fields: tuple[str, ...]  # the rule's `fields:` list, shown by hunt
+    reads: frozenset[str] | None  # event fields the predicate reads; None = all (keyword items)
 
 
 def rule_meta(rule: SigmaRule, path: str) -> dict[str, Any]:
@@ -69,7 +70,8 @@ def compile_rule(rule: SigmaRule, pipelines: dict[str, ProcessingPipeline], path
         gen = CodeGen()
         code = gen.node(tree)
         plans.append(Plan(variant=variant, code=code, consts=tuple(gen.consts), triggers=triggers(tree),
-                          route=route_of(tree), **meta))
+                          route=route_of(tree),
+                          reads=None if gen.anywhere else frozenset(gen.fields), **meta))
     return plans
 
 

@@ -24,7 +24,7 @@ from mamori.detect.compiler import Plan
 from mamori.detect.correlation import CorrelationEngine
 from mamori.detect.loader import Refusal
 from mamori.detect.ruleset import RuleSet
-from mamori.detect.views import views
+from mamori.detect.views import flatten, views
 
 CONTENT_RULES = routing.CONTENT / "rules"
 
@@ -77,11 +77,13 @@ class Engine:
     def evaluate(self, event: Event) -> list[Plan]:
         """The rules one event matches (each rule once, even when several variants match)."""
         rules = self.rules
-        flat, low = views(event)
+        flat = flatten(event)
+        bucket = rules.bucket(flat)
+        _, low = views(flat, bucket.reads)
         found: list[Plan] = []
         seen: set[str] = set()
         predicates, plans = rules.predicates, rules.plans
-        for index in sorted(rules.bucket(flat).candidates(low)):
+        for index in sorted(bucket.candidates(low)):
             try:
                 matched = predicates[index](low, flat)
             except Exception:  # isolate one rule's failure (e.g. an odd value type) from the batch

@@ -14,6 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import re._constants as sre_constants
+import re._parser as sre_parser
+
 import ahocorasick
 from sigma.conditions import (
     ConditionAND,
@@ -22,7 +25,14 @@ from sigma.conditions import (
     ConditionOR,
     ConditionValueExpression,
 )
-from sigma.types import SigmaBool, SigmaCasedString, SigmaExpansion, SigmaNumber, SigmaString
+from sigma.types import (
+    SigmaBool,
+    SigmaCasedString,
+    SigmaExpansion,
+    SigmaNumber,
+    SigmaRegularExpression,
+    SigmaString,
+)
 
 from mamori.detect.codegen import shape, string_parts
 from mamori.detect.errors import RuleCompileError
@@ -62,6 +72,9 @@ def _value_triggers(name: str | None, value: Any) -> Triggers:
         return frozenset({(name, "eq", str(value.number))})
     if isinstance(value, SigmaBool):
         return frozenset({(name, "eq", "true" if value.boolean else "false")})
+    if isinstance(value, SigmaRegularExpression):
+        lit = regex_literal(str(value.regexp))
+        return frozenset({(name, "sub", lit)}) if lit else None
     if not isinstance(value, SigmaString):
         return None
     try:
@@ -75,6 +88,37 @@ def _value_triggers(name: str | None, value: Any) -> Triggers:
     if not texts:
         return None
     return frozenset({(name, "sub", max(texts, key=len).lower())})
+
+
+def regex_literal(pattern: str) -> str | None:
+    """The longest literal run every match of ``pattern`` must contain (lower-cased), or None.
+
+    Only top-level literals and groups that are neither optional nor alternatives count; anything else ends
+    a run. A pattern Python cannot parse simply gets no trigger.
+    """
+    try:
+        parsed = sre_parser.parse(pattern)
+    except (sre_constants.error, RecursionError, OverflowError, ValueError):
+        return None
+    runs: list[str] = []
+    _literal_runs(list(parsed), runs, [])
+    best = max(runs, key=len, default="")
+    return best.lower() if len(best) >= 3 else None
+
+
+def _literal_runs(items: list[Any], runs: list[str], current: list[str]) -> None:
+    for op, arg in items:
+        if op is sre_constants.LITERAL:
+            current.append(chr(arg))
+            continue
+        if current:
+            runs.append("".join(current))
+            current.clear()
+        if op is sre_constants.SUBPATTERN and not arg[1] and not arg[2]:
+            _literal_runs(list(arg[3]), runs, [])
+    if current:
+        runs.append("".join(current))
+        current.clear()
 
 
 def _score(found: frozenset[Trigger]) -> tuple[int, int]:
@@ -99,13 +143,18 @@ class Bucket:
     sub: dict[str, Any] = field(default_factory=dict)  # field → automaton(literal → tuple of rule indices)
     eq: dict[str, dict[str, tuple[int, ...]]] = field(default_factory=dict)
     anywhere: Any = None  # automaton for keyword triggers, searched in every value
+    reads: frozenset[str] | None = frozenset()  # fields any rule of the bucket reads; None = all
+
+    def add_reads(self, reads: frozenset[str] | None) -> None:
+        self.reads = None if reads is None or self.reads is None else self.reads | reads
 
     @classmethod
-    def build(cls, rules: Iterable[tuple[int, Triggers]]) -> Bucket:
+    def build(cls, rules: Iterable[tuple[int, Triggers, frozenset[str] | None]]) -> Bucket:
         bucket = cls()
         sub: dict[str, dict[str, list[int]]] = {}
         eq: dict[str, dict[str, list[int]]] = {}
-        for index, found in rules:
+        for index, found, reads in rules:
+            bucket.add_reads(reads)
             if found is None:
                 bucket.always.append(index)
                 continue

@@ -16,6 +16,7 @@ from mamori.detect.errors import RuleCompileError
 from mamori.detect.prefilter import Bucket, Triggers
 
 ChannelKey = tuple[str, int | None]
+Entry = tuple[int, Triggers, frozenset[str] | None]
 
 
 class RuleSet:
@@ -36,11 +37,11 @@ class RuleSet:
         self._index()
 
     def _index(self) -> None:
-        by_channel: dict[ChannelKey, list[tuple[int, Triggers]]] = {}
-        by_source: dict[str, list[tuple[int, Triggers]]] = {}
-        everywhere: list[tuple[int, Triggers]] = []
+        by_channel: dict[ChannelKey, list[Entry]] = {}
+        by_source: dict[str, list[Entry]] = {}
+        everywhere: list[Entry] = []
         for index, plan in enumerate(self.plans):
-            entry = (index, plan.triggers)
+            entry = (index, plan.triggers, plan.reads)
             route = plan.route
             if route.channels:
                 for channel in route.channels:

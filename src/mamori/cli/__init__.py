@@ -1,0 +1,1 @@
+"""Command line: click commands the ``mamori`` group (``mamori.cli.main``) adds."""
