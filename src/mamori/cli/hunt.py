@@ -29,20 +29,45 @@ CSV_COLUMNS = ["timestamp", "level", "rule_title", "rule_id", "source", "record_
 
 @click.command("hunt")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--rules", "rule_dirs", multiple=True, required=True, type=click.Path(exists=True, path_type=Path),
-              help="Rule directory or file (repeatable).")
-@click.option("--format", "fmt", type=click.Choice(["table", "jsonl", "csv"]), default="table", show_default=True)
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write hits here (default stdout).")
+@click.option(
+    "--rules",
+    "rule_dirs",
+    multiple=True,
+    required=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Rule directory or file (repeatable).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "jsonl", "csv"]), default="table", show_default=True
+)
+@click.option(
+    "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write hits here (default stdout)."
+)
 @click.option("--min-level", type=click.Choice(LEVELS), help="Only report hits at or above this level.")
 @click.option("--jobs", type=click.IntRange(1, 256), default=1, show_default=True, help="Worker processes.")
 @click.option("--parser", "parser_name", help="Force one parser for every file (default: sniff each file).")
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Compiled-rule cache (default: $XDG_CACHE_HOME/mamori/sigma).")
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Compiled-rule cache (default: $XDG_CACHE_HOME/mamori/sigma).",
+)
 @click.option("--no-cache", is_flag=True, help="Compile the rules without reading or writing the cache.")
-@click.option("--progress/--no-progress", default=None, help="Progress line on stderr (default: when a terminal).")
-def hunt(paths: tuple[Path, ...], rule_dirs: tuple[Path, ...], fmt: str, output: Path | None,
-         min_level: str | None, jobs: int, parser_name: str | None, cache_dir: Path | None, no_cache: bool,
-         progress: bool | None) -> None:
+@click.option(
+    "--progress/--no-progress", default=None, help="Progress line on stderr (default: when a terminal)."
+)
+def hunt(
+    paths: tuple[Path, ...],
+    rule_dirs: tuple[Path, ...],
+    fmt: str,
+    output: Path | None,
+    min_level: str | None,
+    jobs: int,
+    parser_name: str | None,
+    cache_dir: Path | None,
+    no_cache: bool,
+    progress: bool | None,
+) -> None:
     """Hunt through log files (folders recurse) with Sigma rules."""
     cache = None if no_cache else (cache_dir or default_cache_dir())
     engine = Engine(list(rule_dirs), cache_dir=cache)
@@ -64,21 +89,29 @@ def hunt(paths: tuple[Path, ...], rule_dirs: tuple[Path, ...], fmt: str, output:
 
 def _report_rules(engine: Engine) -> None:
     stats = engine.stats()
-    click.echo(f"rules: {stats['rules_loaded']} loaded ({stats['variants']} log source variants), "
-               f"{stats['correlations']} correlations, {stats['refused']} refused "
-               f"(see: mamori rules check)", err=True)
+    click.echo(
+        f"rules: {stats['rules_loaded']} loaded ({stats['variants']} log source variants), "
+        f"{stats['correlations']} correlations, {stats['refused']} refused "
+        f"(see: mamori rules check)",
+        err=True,
+    )
 
 
 def _report_run(results: list[FileResult], skipped: list[Any], hits: int) -> None:
     records = sum(r.records for r in results)
     bad = sum(r.bad for r in results)
-    click.echo(f"files: {len(results)} read, {len(skipped) + sum(1 for r in results if r.skipped)} skipped; "
-               f"records: {records:,}; bad records: {bad:,}; hits: {hits:,}", err=True)
+    click.echo(
+        f"files: {len(results)} read, {len(skipped) + sum(1 for r in results if r.skipped)} skipped; "
+        f"records: {records:,}; bad records: {bad:,}; hits: {hits:,}",
+        err=True,
+    )
     for result in results:
         if result.skipped:
             click.echo(f"  skipped {result.path}: {result.skipped}", err=True)
         elif result.bad:
-            click.echo(f"  {result.bad} bad records in {result.path}: {'; '.join(result.failures[:2])}", err=True)
+            click.echo(
+                f"  {result.bad} bad records in {result.path}: {'; '.join(result.failures[:2])}", err=True
+            )
     for item in skipped:
         click.echo(f"  skipped {item.path}: {item.reason}", err=True)
 
@@ -96,9 +129,18 @@ def _write(found: list[dict[str, Any]], fmt: str, out: TextIO) -> None:
         writer = csv.writer(out)
         writer.writerow(CSV_COLUMNS)
         for row in found:
-            writer.writerow([row["timestamp"], row["level"], row["rule_title"], row["rule_id"], row["source"],
-                             row["record_id"] if row["record_id"] is not None else "",
-                             row["event"].get("host", ""), _event_json(row["event"]).decode()])
+            writer.writerow(
+                [
+                    row["timestamp"],
+                    row["level"],
+                    row["rule_title"],
+                    row["rule_id"],
+                    row["source"],
+                    row["record_id"] if row["record_id"] is not None else "",
+                    row["event"].get("host", ""),
+                    _event_json(row["event"]).decode(),
+                ]
+            )
     else:
         out.write(table(found))
 
@@ -108,8 +150,13 @@ def table(found: list[dict[str, Any]]) -> str:
     buf = io.StringIO()
     header = ("timestamp", "level", "rule", "host", "where")
     lines = [header] + [
-        (r["timestamp"][:23], r["level"], _clip(r["rule_title"], 60), _clip(str(r["event"].get("host", "")), 24),
-         f"{Path(r['source']).name}" + (f":{r['record_id']}" if r["record_id"] is not None else ""))
+        (
+            r["timestamp"][:23],
+            r["level"],
+            _clip(r["rule_title"], 60),
+            _clip(str(r["event"].get("host", "")), 24),
+            f"{Path(r['source']).name}" + (f":{r['record_id']}" if r["record_id"] is not None else ""),
+        )
         for r in found
     ]
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]

@@ -26,8 +26,24 @@ EVTX_MAGIC = b"ElfFile\x00"
 SNIFF_BYTES = 65_536
 _ACCESS_LOG = re.compile(rb'^\S+ \S+ \S+ \[[^\]]+\] "[A-Z]+ ', re.MULTILINE)
 _WINDOWS_JSON = re.compile(rb'"(EventID|winlog|System|EventRecordID)"')
-_SKIP_SUFFIXES = {".gz", ".zip", ".7z", ".png", ".jpg", ".jpeg", ".pdf", ".exe", ".dll", ".md", ".ps1", ".xml",
-                  ".py", ".pyc", ".yml", ".yaml"}
+_SKIP_SUFFIXES = {
+    ".gz",
+    ".zip",
+    ".7z",
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".pdf",
+    ".exe",
+    ".dll",
+    ".md",
+    ".ps1",
+    ".xml",
+    ".py",
+    ".pyc",
+    ".yml",
+    ".yaml",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +57,11 @@ def discover(paths: Iterable[Path]) -> Iterator[Path | Skipped]:
     for path in paths:
         if path.is_dir():
             for child in sorted(path.rglob("*")):
-                if child.is_file() and not child.name.startswith(".") and child.suffix.lower() not in _SKIP_SUFFIXES:
+                if (
+                    child.is_file()
+                    and not child.name.startswith(".")
+                    and child.suffix.lower() not in _SKIP_SUFFIXES
+                ):
                     yield child
         elif path.is_file():
             yield path
@@ -73,7 +93,9 @@ def read(path: Path, parser_name: str | None = None) -> Iterator[Event | ParseFa
         return registry.get(name).parse(path.read_bytes(), origin=origin)
     if name == "jsonlines":
         return _generic_json(path.read_bytes(), origin)
-    return Skipped(origin, f"needs the {name!r} parser, which is not registered in mamori.ingest.parsers.registry")
+    return Skipped(
+        origin, f"needs the {name!r} parser, which is not registered in mamori.ingest.parsers.registry"
+    )
 
 
 def _generic_json(data: bytes, origin: str) -> Iterator[Event | ParseFailure]:

@@ -86,8 +86,9 @@ def _work(path: Path) -> FileResult:
 Progress = Callable[[FileResult, int], None]
 
 
-def run(engine: Engine, settings: Settings, paths: Sequence[Path], jobs: int,
-        progress: Progress | None = None) -> tuple[list[FileResult], list[Skipped]]:
+def run(
+    engine: Engine, settings: Settings, paths: Sequence[Path], jobs: int, progress: Progress | None = None
+) -> tuple[list[FileResult], list[Skipped]]:
     files: list[Path] = []
     skipped: list[Skipped] = []
     for found in discover(paths):
@@ -132,8 +133,10 @@ class ProgressBar:
             width = 24
             done = int(width * self.files / max(total, 1))
             bar = "#" * done + "-" * (width - done)
-            sys.stderr.write(f"\r[{bar}] {self.files}/{total} files  {self.records:,} records  "
-                             f"{rate:,.0f}/s  {self.hits:,} hits ")
+            sys.stderr.write(
+                f"\r[{bar}] {self.files}/{total} files  {self.records:,} records  "
+                f"{rate:,.0f}/s  {self.hits:,} hits "
+            )
             if self.files == total:
                 sys.stderr.write("\n")
             sys.stderr.flush()
@@ -148,8 +151,9 @@ def rows(engine: Engine, results: Sequence[FileResult]) -> list[dict[str, Any]]:
     """One row per hit (rule hits, then correlation detections), sorted into a timeline."""
     plans = {p.rule_id: p for p in engine.rules.plans}
     correlations = engine.correlations
-    hits = sorted(((timestamp_of(e), r.path, rid, e) for r in results for rid, e in r.hits),
-                  key=lambda h: (h[0], h[1]))
+    hits = sorted(
+        ((timestamp_of(e), r.path, rid, e) for r in results for rid, e in r.hits), key=lambda h: (h[0], h[1])
+    )
     out: list[dict[str, Any]] = []
     for stamp, path, rule_id, event in hits:
         plan = plans[rule_id]
@@ -157,14 +161,32 @@ def rows(engine: Engine, results: Sequence[FileResult]) -> list[dict[str, Any]]:
             out.append(_row(rule_id, plan.title, plan.level, stamp, path, event))
         for detection in correlations.feed(event, [plan]):
             last = detection.events[-1] if detection.events else event
-            out.append(_row(detection.rule_id, detection.rule_title, detection.severity.value,
-                            timestamp_of(last), path, last, group=dict(detection.entities),
-                            count=len(detection.events)))
+            out.append(
+                _row(
+                    detection.rule_id,
+                    detection.rule_title,
+                    detection.severity.value,
+                    timestamp_of(last),
+                    path,
+                    last,
+                    group=dict(detection.entities),
+                    count=len(detection.events),
+                )
+            )
     return out
 
 
-def _row(rule_id: str, title: str, level: str, stamp: str, path: str, event: Event, **extra: Any) -> dict[str, Any]:
-    row = {"rule_id": rule_id, "rule_title": title, "level": level, "timestamp": stamp, "source": path,
-           "record_id": event.get("EventRecordID"), "event": event}
+def _row(
+    rule_id: str, title: str, level: str, stamp: str, path: str, event: Event, **extra: Any
+) -> dict[str, Any]:
+    row = {
+        "rule_id": rule_id,
+        "rule_title": title,
+        "level": level,
+        "timestamp": stamp,
+        "source": path,
+        "record_id": event.get("EventRecordID"),
+        "event": event,
+    }
     row.update(extra)
     return row

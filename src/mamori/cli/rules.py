@@ -1,4 +1,4 @@
-"""``mamori rules``: work with Sigma rule packs. ``mamori rules check DIR…`` lists every rule that cannot run."""
+"""``mamori rules``: Sigma rule packs. ``mamori rules check DIR…`` lists every rule that cannot run."""
 
 from __future__ import annotations
 
@@ -29,8 +29,10 @@ def check(dirs: tuple[Path, ...], quiet: bool) -> None:
             ident = f" {refusal.rule_id}" if refusal.rule_id else ""
             click.echo(f"{refusal.path}:{ident} {refusal.reason}")
     loaded = len({p.rule_id for p in compiled.plans}) + len(compiled.correlations)
-    click.echo(f"{compiled.rule_count} rules read: {loaded} usable ({len(compiled.plans)} log source variants, "
-               f"{len(compiled.correlations)} correlations), {len(compiled.refused)} refused")
+    click.echo(
+        f"{compiled.rule_count} rules read: {loaded} usable ({len(compiled.plans)} log source variants, "
+        f"{len(compiled.correlations)} correlations), {len(compiled.refused)} refused"
+    )
     reasons = Counter(_category(r.reason) for r in compiled.refused)
     for reason, count in reasons.most_common():
         click.echo(f"  {count:5d}  {reason}")

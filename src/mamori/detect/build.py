@@ -42,8 +42,9 @@ def compile_dirs(directories: Sequence[Path], pipelines_dir: Path = routing.PIPE
     loaded = loader.load(directories)
     loader.resolve_correlations(loaded)
     pipelines = routing.load_pipelines(pipelines_dir)
-    out = Compiled(plans=[], refused=list(loaded.refused),
-                   rule_count=len(loaded.rules) + len(loaded.correlations))
+    out = Compiled(
+        plans=[], refused=list(loaded.refused), rule_count=len(loaded.rules) + len(loaded.correlations)
+    )
     for path, rule in loaded.rules:
         try:
             out.plans.extend(compile_rule(rule, pipelines, path))
@@ -76,8 +77,9 @@ def cache_key(directories: Sequence[Path], pipelines_dir: Path) -> str:
     return digest.hexdigest()[:32]
 
 
-def compile_cached(directories: Sequence[Path], cache_dir: Path | None,
-                   pipelines_dir: Path = routing.PIPELINES) -> Compiled:
+def compile_cached(
+    directories: Sequence[Path], cache_dir: Path | None, pipelines_dir: Path = routing.PIPELINES
+) -> Compiled:
     """Compile, or load the identical result from ``cache_dir`` (None: no cache)."""
     if cache_dir is None:
         return compile_dirs(directories, pipelines_dir)

@@ -45,10 +45,18 @@ STAR = SpecialChars.WILDCARD_MULTI
 QMARK = SpecialChars.WILDCARD_SINGLE
 Part = str | SpecialChars
 
-_OPS = {CompareOperators.LT: "lt", CompareOperators.LTE: "lte", CompareOperators.GT: "gt",
-        CompareOperators.GTE: "gte", CompareOperators.NEQ: "neq"}
-_RE_FLAGS = {SigmaRegularExpressionFlag.IGNORECASE: "i", SigmaRegularExpressionFlag.MULTILINE: "m",
-             SigmaRegularExpressionFlag.DOTALL: "s"}
+_OPS = {
+    CompareOperators.LT: "lt",
+    CompareOperators.LTE: "lte",
+    CompareOperators.GT: "gt",
+    CompareOperators.GTE: "gte",
+    CompareOperators.NEQ: "neq",
+}
+_RE_FLAGS = {
+    SigmaRegularExpressionFlag.IGNORECASE: "i",
+    SigmaRegularExpressionFlag.MULTILINE: "m",
+    SigmaRegularExpressionFlag.DOTALL: "s",
+}
 _GROUP_MIN = 3  # from this many alternatives on one field, one set/tuple/automaton beats chained tests
 
 
@@ -66,7 +74,7 @@ def string_parts(value: SigmaString) -> list[Part]:
 
 
 def shape(parts: list[Part]) -> tuple[str, str] | None:
-    """Classify a pattern as exact/prefix/suffix/contains/any with its literal, or None when it needs a regex."""
+    """Classify a pattern as eq/starts/ends/in/any with its literal; None when it needs a regex."""
     texts = [p for p in parts if isinstance(p, str)]
     specials = [p for p in parts if not isinstance(p, str)]
     if QMARK in specials or len(texts) > 1:
@@ -87,12 +95,10 @@ def shape(parts: list[Part]) -> tuple[str, str] | None:
 def wildcard_regex(parts: list[Part], lower: bool) -> str:
     out = []
     for part in parts:
-        if part is STAR:
-            out.append(".*")
-        elif part is QMARK:
-            out.append(".")
+        if isinstance(part, str):
+            out.append(re.escape(part.lower() if lower else part))
         else:
-            out.append(re.escape(part.lower() if lower else str(part)))
+            out.append(".*" if part is STAR else ".")
     return "".join(out)
 
 
@@ -141,8 +147,10 @@ class CodeGen:
         if special is not None:
             return special
         pred = self.value_tests(values, "v")
-        return (f"((v := L.get({field!r})) is not None and "
-                f"({pred} if v.__class__ is str else _any_of(lambda v: {pred}, v)))")
+        return (
+            f"((v := L.get({field!r})) is not None and "
+            f"({pred} if v.__class__ is str else _any_of(lambda v: {pred}, v)))"
+        )
 
     def special_leaf(self, field: str, value: Any) -> str | None:
         """Values that are not a test of the lower-cased text of one field."""
@@ -155,8 +163,10 @@ class CodeGen:
             return self.fieldref(f, value)
         if isinstance(value, SigmaRegularExpression | SigmaCasedString):
             pred = self.original_test(value, "o")
-            return (f"((o := _orig(E, {f})) is not None and "
-                    f"({pred} if o.__class__ is str else _any_of(lambda o: {pred}, o)))")
+            return (
+                f"((o := _orig(E, {f})) is not None and "
+                f"({pred} if o.__class__ is str else _any_of(lambda o: {pred}, o)))"
+            )
         if isinstance(value, SigmaCompareExpression):
             op = _OPS[value.op]
             return f"((v := L.get({f})) is not None and _cmp(v, {op!r}, {float(value.number.number)!r}))"
@@ -173,8 +183,10 @@ class CodeGen:
             test = "v.startswith(w)"
         else:
             test = "v == w"
-        return (f"((v := L.get({f})) is not None and (w := L.get({other})) is not None and "
-                f"v.__class__ is str and w.__class__ is str and {test})")
+        return (
+            f"((v := L.get({f})) is not None and (w := L.get({other})) is not None and "
+            f"v.__class__ is str and w.__class__ is str and {test})"
+        )
 
     def original_test(self, value: Any, var: str) -> str:
         """Case-sensitive tests on the original text: ``|re`` and ``|cased``."""
@@ -210,11 +222,17 @@ class CodeGen:
         else:
             out.extend(f"{var} == {t!r}" for t in eq)
         if starts:
-            out.append(f"{var}.startswith({self.const(('tuple', starts))})" if len(starts) > 1
-                       else f"{var}.startswith({starts[0]!r})")
+            out.append(
+                f"{var}.startswith({self.const(('tuple', starts))})"
+                if len(starts) > 1
+                else f"{var}.startswith({starts[0]!r})"
+            )
         if ends:
-            out.append(f"{var}.endswith({self.const(('tuple', ends))})" if len(ends) > 1
-                       else f"{var}.endswith({ends[0]!r})")
+            out.append(
+                f"{var}.endswith({self.const(('tuple', ends))})"
+                if len(ends) > 1
+                else f"{var}.endswith({ends[0]!r})"
+            )
         if len(inside) >= _GROUP_MIN:
             out.append(f"_ac_any({self.const(('ac', inside))}, {var})")
         else:
@@ -227,8 +245,13 @@ class CodeGen:
             return f"{self.const(('re', wildcard_regex(parts, lower)))}.fullmatch({var}) is not None"
         op, text = kind
         text = text.lower() if lower else text
-        return {"eq": f"{var} == {text!r}", "starts": f"{var}.startswith({text!r})",
-                "ends": f"{var}.endswith({text!r})", "in": f"{text!r} in {var}", "any": "True"}[op]
+        return {
+            "eq": f"{var} == {text!r}",
+            "starts": f"{var}.startswith({text!r})",
+            "ends": f"{var}.endswith({text!r})",
+            "in": f"{text!r} in {var}",
+            "any": "True",
+        }[op]
 
     def scalar_test(self, value: Any, var: str) -> str:
         if isinstance(value, SigmaNumber):
@@ -246,8 +269,10 @@ class CodeGen:
         """Field-less search: the value anywhere in any field (a plain keyword is a substring search)."""
         self.anywhere = True
         values = _flatten_expansions([value])
-        wrapped = [_as_contains(v) if isinstance(v, SigmaString) and not isinstance(v, SigmaCasedString) else v
-                   for v in values]
+        wrapped = [
+            _as_contains(v) if isinstance(v, SigmaString) and not isinstance(v, SigmaCasedString) else v
+            for v in values
+        ]
         if any(isinstance(v, SigmaRegularExpression | SigmaCasedString) for v in wrapped):
             pred = " or ".join(self.original_test(v, "o") for v in wrapped)
             return f"_any_of(lambda o: {pred}, _kw({{k: _orig(E, k) for k in L}}))"
@@ -256,8 +281,9 @@ class CodeGen:
 
 
 def _plain(value: Any) -> bool:
-    return (isinstance(value, SigmaString | SigmaNumber | SigmaBool | SigmaCIDRExpression | SigmaExpansion)
-            and not isinstance(value, SigmaCasedString))
+    return isinstance(
+        value, SigmaString | SigmaNumber | SigmaBool | SigmaCIDRExpression | SigmaExpansion
+    ) and not isinstance(value, SigmaCasedString)
 
 
 def _flatten_expansions(values: list[Any]) -> list[Any]:

@@ -69,9 +69,17 @@ def compile_rule(rule: SigmaRule, pipelines: dict[str, ProcessingPipeline], path
             raise RuleCompileError(f"condition: {exc}") from exc
         gen = CodeGen()
         code = gen.node(tree)
-        plans.append(Plan(variant=variant, code=code, consts=tuple(gen.consts), triggers=triggers(tree),
-                          route=route_of(tree),
-                          reads=None if gen.anywhere else frozenset(gen.fields), **meta))
+        plans.append(
+            Plan(
+                variant=variant,
+                code=code,
+                consts=tuple(gen.consts),
+                triggers=triggers(tree),
+                route=route_of(tree),
+                reads=None if gen.anywhere else frozenset(gen.fields),
+                **meta,
+            )
+        )
     return plans
 
 

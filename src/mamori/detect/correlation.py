@@ -13,7 +13,7 @@ value_sum/avg/percentile/median types; correlations over correlations.
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -37,7 +37,11 @@ MAX_GROUPS = 100_000
 MAX_HITS_PER_GROUP = 10_000
 MAX_EVENTS_KEPT = 20  # events attached to a correlation detection (the most recent ones)
 _TYPES = ("event_count", "value_count", "temporal", "temporal_ordered")
-_OPS = {"gt": lambda a, b: a > b, "gte": lambda a, b: a >= b, "eq": lambda a, b: a == b}
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    "gt": lambda a, b: a > b,
+    "gte": lambda a, b: a >= b,
+    "eq": lambda a, b: a == b,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,11 +105,23 @@ def plan_correlation(rule: SigmaCorrelationRule, path: str) -> CorrelationPlan:
         raise RuleRefused("value_count needs condition.field")
     aliases = {a.alias: {_ref_id(ref): f for ref, f in a.mapping.items()} for a in rule.aliases}
     return CorrelationPlan(
-        rule_id=str(rule.id) if rule.id else (rule.title or path), title=rule.title or "",
-        level=rule.level.name.lower() if rule.level else "medium", tags=tuple(str(t) for t in rule.tags),
-        description=rule.description or "", path=path, type=kind, refs=refs,
-        group_by=tuple(rule.group_by or ()), aliases=aliases, timespan=float(rule.timespan.seconds),
-        op=op, count=count, value_field=value_field, expression=expression, generate=bool(rule.generate))
+        rule_id=str(rule.id) if rule.id else (rule.title or path),
+        title=rule.title or "",
+        level=rule.level.name.lower() if rule.level else "medium",
+        tags=tuple(str(t) for t in rule.tags),
+        description=rule.description or "",
+        path=path,
+        type=kind,
+        refs=refs,
+        group_by=tuple(rule.group_by or ()),
+        aliases=aliases,
+        timespan=float(rule.timespan.seconds),
+        op=op,
+        count=count,
+        value_field=value_field,
+        expression=expression,
+        generate=bool(rule.generate),
+    )
 
 
 @dataclass
@@ -139,9 +155,9 @@ def _eval(expr: Any, seen: set[str]) -> bool:
         return expr in seen
     if expr[0] == "not":
         return not _eval(expr[1], seen)
-    if expr[0] == "and":
-        return _eval(expr[1], seen) and _eval(expr[2], seen)
-    return _eval(expr[1], seen) or _eval(expr[2], seen)
+    left = _eval(expr[1], seen)
+    right = _eval(expr[2], seen)
+    return (left and right) if expr[0] == "and" else (left or right)
 
 
 def fires(plan: CorrelationPlan, window: deque[_Hit]) -> bool:
@@ -218,11 +234,17 @@ class CorrelationEngine:
         events = tuple(h.event for h in list(window)[-MAX_EVENTS_KEPT:])
         state.groups.pop(key, None)  # one detection per burst: the group starts again
         return Detection(
-            producer="correlation", rule_id=plan.rule_id, rule_title=plan.title,
-            severity=Severity.parse(plan.level), org=str(event.get("org") or org),
+            producer="correlation",
+            rule_id=plan.rule_id,
+            rule_title=plan.title,
+            severity=Severity.parse(plan.level),
+            org=str(event.get("org") or org),
             timestamp=datetime.fromtimestamp(event_seconds(event), tz=UTC),
             entities={g: str(v) for g, v in zip(plan.group_by, key, strict=True) if v is not None},
-            events=events, tags=plan.tags, description=plan.description)
+            events=events,
+            tags=plan.tags,
+            description=plan.description,
+        )
 
 
 def _text(value: Any) -> Any:

@@ -5,8 +5,8 @@
     engine.reload()                            # re-read the packs, swap atomically
 
 Per event: route to one bucket (Channel+EventID or ``source``), ask its literal prefilter for candidate rules,
-evaluate only those predicates exactly. A rule that raises is counted in ``errors`` and skipped for that event;
-the batch goes on.
+evaluate only those predicates exactly. A rule that raises is counted in ``errors`` and skipped for that
+event; the batch goes on.
 """
 
 from __future__ import annotations
@@ -28,13 +28,26 @@ from mamori.detect.views import flatten, views
 
 CONTENT_RULES = routing.CONTENT / "rules"
 
-_ENTITY_FIELDS = {"host": HOST, "user": "User", "target_user": "TargetUserName", "src_ip": "IpAddress",
-                  "client_ip": "c-ip", "image": "Image", "url": "c-uri"}
+_ENTITY_FIELDS = {
+    "host": HOST,
+    "user": "User",
+    "target_user": "TargetUserName",
+    "src_ip": "IpAddress",
+    "client_ip": "c-ip",
+    "image": "Image",
+    "url": "c-uri",
+}
 
 
 class Engine:
-    def __init__(self, rule_dirs: Sequence[Path], *, cache_dir: Path | None = None,
-                 pipelines_dir: Path = routing.PIPELINES, min_level: Severity | None = None) -> None:
+    def __init__(
+        self,
+        rule_dirs: Sequence[Path],
+        *,
+        cache_dir: Path | None = None,
+        pipelines_dir: Path = routing.PIPELINES,
+        min_level: Severity | None = None,
+    ) -> None:
         self.rule_dirs = [Path(d) for d in rule_dirs]
         self.cache_dir = cache_dir
         self.pipelines_dir = pipelines_dir
@@ -44,7 +57,7 @@ class Engine:
         self.reload()
 
     def reload(self) -> None:
-        """Re-read every pack and swap the rule set in one assignment (in-flight batches finish on the old one)."""
+        """Re-read every pack and swap the rule set in one assignment (a running batch ends on the old)."""
         compiled = build.compile_cached(self.rule_dirs, self.cache_dir, self.pipelines_dir)
         plans = [p for p in compiled.plans if self._level_ok(p.level)]
         rules = RuleSet(plans)
@@ -99,7 +112,7 @@ class Engine:
         return found
 
     def match(self, events: Iterable[Event], *, org: str = "") -> list[Detection]:
-        """Batch API for the pipeline: every detection (rule hits and completed correlations) in event order."""
+        """Batch API for the pipeline: every detection (rule hits, completed correlations) in event order."""
         out: list[Detection] = []
         correlations = self.correlations
         for event in events:

@@ -1,8 +1,8 @@
 """Errors of the detection engine (all :class:`mamori.core.errors.ConfigurationError`: content is wrong).
 
-    RuleRefused            a rule that loads but cannot be run as written; ``reason`` says why
-    ├── RuleCompileError   a value or modifier the compiler cannot turn into an exact matcher
-    └── UnmappedLogsource  no pipeline maps the rule's log source: refused, never run unconstrained
+RuleRefused            a rule that loads but cannot be run as written; ``reason`` says why
+├── RuleCompileError   a value or modifier the compiler cannot turn into an exact matcher
+└── UnmappedLogsource  no pipeline maps the rule's log source: refused, never run unconstrained
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule
@@ -81,8 +82,8 @@ def _load_file(path: Path, out: LoadedRules) -> None:
 
 def resolve_correlations(loaded: LoadedRules) -> None:
     """Resolve each correlation's rule references across all packs; an unresolvable one is refused."""
-    pool = SigmaCollection([r for _, r in loaded.rules] + [c for _, c in loaded.correlations],
-                           resolve_references=False)
+    members: list[Any] = [r for _, r in loaded.rules] + [c for _, c in loaded.correlations]
+    pool = SigmaCollection(members, resolve_references=False)
     kept: list[tuple[str, SigmaCorrelationRule]] = []
     for where, corr in loaded.correlations:
         try:

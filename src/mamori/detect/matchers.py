@@ -19,9 +19,11 @@ import ahocorasick
 
 from mamori.detect.errors import RuleCompileError
 
-Spec = tuple[Any, ...]  # ("set", [...]) | ("re2", pattern, flags) | ("re", pattern) | ("net", [...]) | ("ac", [...])
+Spec = tuple[
+    Any, ...
+]  # ("set", [...]) | ("re2", pattern, flags) | ("re", pattern) | ("net", [...]) | ("ac", [...])
 
-# Fields never searched by keyword (field-less) items: the envelope, and the raw text which repeats field names.
+# Fields keyword (field-less) items never search: the envelope, and the raw text (it repeats field names).
 ENVELOPE = frozenset({"@timestamp", "org", "sensor", "source", "host", "raw", "@id"})
 
 _RE2_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL}
@@ -37,7 +39,7 @@ def build_const(spec: Spec) -> Any:
     if kind == "re2":
         return compile_untrusted_regex(spec[1], spec[2])
     if kind == "re":
-        # Patterns we generate from wildcards ("." and ".*" around escaped literals): no catastrophic backtracking.
+        # Our own patterns from wildcards ("." and ".*" around escaped text): no catastrophic backtracking.
         return re.compile(spec[1], re.DOTALL)
     if kind == "net":
         return tuple(ipaddress.ip_network(n, strict=False) for n in spec[1])
@@ -47,7 +49,7 @@ def build_const(spec: Spec) -> Any:
 
 
 def compile_untrusted_regex(pattern: str, flags: str) -> Any:
-    """Rule regexes come from untrusted content: RE2 (linear time, no backtracking), as pySigma's SafePolicy."""
+    """Rule regexes are untrusted: RE2 (linear time, no backtracking), as pySigma's SafePolicy."""
     from sigma.policy.regex_engine import RE2RegexEngine
 
     bits = 0
@@ -56,7 +58,9 @@ def compile_untrusted_regex(pattern: str, flags: str) -> Any:
     try:
         return RE2RegexEngine().compile(pattern, bits)
     except Exception as exc:  # re2 raises its own error type
-        raise RuleCompileError(f"regular expression not supported by RE2 (lookaround/backreference?): {exc}") from exc
+        raise RuleCompileError(
+            f"regular expression not supported by RE2 (lookaround/backreference?): {exc}"
+        ) from exc
 
 
 def substring_automaton(needles: Iterable[str]) -> Any:

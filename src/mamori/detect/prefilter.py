@@ -10,12 +10,11 @@ correctness.
 
 from __future__ import annotations
 
+import re._constants as sre_constants  # type: ignore[import-not-found]
+import re._parser as sre_parser  # type: ignore[import-not-found]
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
-
-import re._constants as sre_constants
-import re._parser as sre_parser
 
 import ahocorasick
 from sigma.conditions import (
@@ -78,13 +77,13 @@ def _value_triggers(name: str | None, value: Any) -> Triggers:
     if not isinstance(value, SigmaString):
         return None
     try:
-        parts = string_parts(value)
+        pieces = string_parts(value)
     except RuleCompileError:
         return None
-    kind = shape(parts)
+    kind = shape(pieces)
     if kind is not None and kind[0] == "eq" and not isinstance(value, SigmaCasedString):
         return frozenset({(name, "eq", kind[1].lower())})
-    texts = [p for p in parts if isinstance(p, str)]
+    texts = [p for p in pieces if isinstance(p, str)]
     if not texts:
         return None
     return frozenset({(name, "sub", max(texts, key=len).lower())})

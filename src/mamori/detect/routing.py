@@ -64,7 +64,8 @@ def variants(rule: SigmaRule, pipelines: dict[str, ProcessingPipeline]) -> list[
         raise RuleRefused("no usable log source variant: " + "; ".join(failures))
     ls = rule.logsource
     raise UnmappedLogsource(
-        f"log source product={ls.product} category={ls.category} service={ls.service} is not mapped by any pipeline"
+        f"log source product={ls.product} category={ls.category} service={ls.service}"
+        " is not mapped by any pipeline"
     )
 
 

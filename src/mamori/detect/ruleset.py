@@ -1,9 +1,9 @@
 """A compiled, indexed rule set: plans → predicates, grouped into route buckets with their prefilters.
 
 Routing keys (data from the pipelines, read back from each rule's tree by :func:`routing.route_of`):
-a Windows event goes to the bucket of its (Channel, EventID), else of its Channel; any other event to the bucket
-of its ``source``. Each bucket already contains the rules that constrain the channel but not the EventID, so
-one dict lookup finds every rule that can apply.
+a Windows event goes to the bucket of its (Channel, EventID), else of its Channel; any other event to the
+bucket of its ``source``. Each bucket already holds the rules that constrain the channel but not the EventID,
+so one dict lookup finds every rule that can apply.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class RuleSet:
     def bucket(self, event: dict[str, Any]) -> Bucket:
         channel = event.get("Channel")
         if channel.__class__ is str:
-            key = channel.lower()  # type: ignore[union-attr]
+            key = channel.lower()
             event_id = event.get("EventID")
             if event_id.__class__ is not int:
                 event_id = _int_or_none(event_id)
@@ -71,7 +71,7 @@ class RuleSet:
                 return found
         source = event.get("source")
         if source.__class__ is str:
-            found = self.source_buckets.get(source.lower())  # type: ignore[union-attr]
+            found = self.source_buckets.get(source.lower())
             if found is not None:
                 return found
         return self.default_bucket

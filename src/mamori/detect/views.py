@@ -13,7 +13,9 @@ from mamori.core.messages import RAW
 _SKIP = frozenset({RAW})
 
 
-def views(event: dict[str, Any], reads: frozenset[str] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+def views(
+    event: dict[str, Any], reads: frozenset[str] | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """(flat original, lower-cased text view) of one event; built once per event, shared by all rules.
 
     ``reads``: the only fields any candidate rule reads (None: all) — lower-casing a long field nobody tests

@@ -9,7 +9,7 @@ Every parser produces the same *flat* event (see ``docs/event-fields.md``):
     SigmaHQ rules follow;
   * unnamed ``<Data>`` items are joined with a newline into one ``Data`` string: SigmaHQ treats ``Data`` as
     "the container of the event data as a whole" (``Data|contains|all`` spans several items);
-  * booleans become the strings ``"true"``/``"false"`` as the XML renders them (rules say ``Initiated: 'true'``);
+  * booleans become the strings ``"true"``/``"false"`` as the XML renders them (``Initiated: 'true'``);
   * null values are dropped (a Sigma ``field: null`` matches an absent field).
 - Envelope: ``@timestamp`` from ``TimeCreated`` (ISO 8601 UTC with ``Z``), ``source="windows"``,
   ``host=Computer``, ``raw`` (the JSON record, truncated).
@@ -30,7 +30,17 @@ from mamori.ingest.parsers.base import MAX_RAW, ParseFailure
 
 SOURCE = "windows"
 _CHUNK = 512
-_SYSTEM_SCALARS = ("EventID", "Version", "Level", "Task", "Opcode", "Keywords", "EventRecordID", "Channel", "Computer")
+_SYSTEM_SCALARS = (
+    "EventID",
+    "Version",
+    "Level",
+    "Task",
+    "Opcode",
+    "Keywords",
+    "EventRecordID",
+    "Channel",
+    "Computer",
+)
 
 
 def _scalar(value: Any) -> Any:
@@ -149,12 +159,23 @@ def flatten_winlogbeat(doc: dict[str, Any], raw: bytes | str = b"") -> Event:
 
 
 _NXLOG_SYSTEM = {"Hostname": "Computer", "SourceName": "Provider_Name", "RecordNumber": "EventRecordID"}
-_NXLOG_DROP = frozenset({"EventTime", "EventReceivedTime", "EventTimeWritten", "SourceModuleName",
-                         "SourceModuleType", "Message", "Severity", "SeverityValue", "EventType"})
+_NXLOG_DROP = frozenset(
+    {
+        "EventTime",
+        "EventReceivedTime",
+        "EventTimeWritten",
+        "SourceModuleName",
+        "SourceModuleType",
+        "Message",
+        "Severity",
+        "SeverityValue",
+        "EventType",
+    }
+)
 
 
 def flatten_flat(doc: dict[str, Any], raw: bytes | str = b"") -> Event:
-    """Flatten an NXLog-style or already-flat record (``EventID``, ``Channel`` and data fields at top level)."""
+    """Flatten an NXLog-style or already-flat record (``EventID``, ``Channel`` and data at top level)."""
     out: Event = {}
     for name, value in doc.items():
         if name in _NXLOG_DROP or name.startswith("@"):
@@ -167,10 +188,10 @@ def flatten_flat(doc: dict[str, Any], raw: bytes | str = b"") -> Event:
     return _envelope(out, _iso_z(stamp), raw)
 
 
-def _iso_z(stamp: Any) -> str | None:
-    if not isinstance(stamp, str) or not stamp:
+def _iso_z(value: Any) -> str | None:
+    if not isinstance(value, str) or not value:
         return None
-    stamp = stamp.replace(" ", "T", 1)
+    stamp: str = value.replace(" ", "T", 1)
     if stamp.endswith("+00:00"):
         stamp = stamp[:-6]
     return stamp if stamp.endswith("Z") else stamp + "Z"
@@ -204,12 +225,17 @@ def iter_json_documents(data: bytes) -> Iterator[tuple[Any, bytes] | ParseFailur
     yield from _iter_concatenated(data)
 
 
+def _is_object_line(line: bytes) -> bool:
+    stripped = line.strip()
+    return not stripped or (stripped.startswith(b"{") and stripped.endswith(b"}"))
+
+
 def _iter_concatenated(data: bytes) -> Iterator[tuple[Any, bytes] | ParseFailure]:
     """JSON lines fast path; falls back to a streaming decoder for multi-line objects."""
     import json  # the stdlib raw_decode is needed only for pretty-printed concatenated objects
 
     lines = data.splitlines()
-    if all(not line.strip() or line.lstrip().startswith(b"{") and line.rstrip().endswith(b"}") for line in lines):
+    if all(_is_object_line(line) for line in lines):
         for number, line in enumerate(lines, 1):
             if line.strip():
                 try:
@@ -229,7 +255,9 @@ def _iter_concatenated(data: bytes) -> Iterator[tuple[Any, bytes] | ParseFailure
             doc, stop = decoder.raw_decode(text, pos)
         except ValueError as exc:
             nxt = text.find("\n{", pos + 1)
-            yield ParseFailure.of(f"bad JSON: {exc}", f"offset {pos}", text[pos : nxt if nxt > 0 else end].encode())
+            yield ParseFailure.of(
+                f"bad JSON: {exc}", f"offset {pos}", text[pos : nxt if nxt > 0 else end].encode()
+            )
             if nxt < 0:
                 break
             pos = nxt + 1
@@ -239,7 +267,7 @@ def _iter_concatenated(data: bytes) -> Iterator[tuple[Any, bytes] | ParseFailure
 
 
 class WindowsJsonParser:
-    """Windows events as JSON: evtx-crate layout, Winlogbeat, NXLog/flat; JSON lines, arrays or concatenated."""
+    """Windows events as JSON (evtx-crate, Winlogbeat, NXLog/flat): lines, arrays or concatenated."""
 
     name: ClassVar[str] = "windows-json"
 
