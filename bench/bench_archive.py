@@ -54,9 +54,7 @@ def main() -> None:
         print(f"write: {count:,} events in {elapsed:.2f}s = {rate:,.0f} events/s (batches of {batch:,})")
         since, until = datetime(2026, 11, 22, tzinfo=UTC), datetime(2026, 11, 24, tzinfo=UTC)
         start = time.perf_counter()
-        found = archive.query(
-            orgs={"ministry-1"}, since=since, until=until, filters={"sc-status": "404"}, limit=100
-        )
+        found = archive.query(orgs={"ministry-1"}, since=since, until=until, filters={"sc-status": "404"}, limit=100)
         print(f"query (1 org, field filter): {len(found)} rows in {time.perf_counter() - start:.3f}s")
         start = time.perf_counter()
         counts = archive.count_by_day(orgs=None, since=since, until=until)

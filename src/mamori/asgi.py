@@ -110,6 +110,11 @@ def load_matcher(settings: Settings) -> Matcher:
 
     started = time.perf_counter()
     engine = Engine(rule_dirs(settings), cache_dir=settings.data_dir / "rule-cache")
-    log.info("detection engine: %d rules from %d folders in %.1f s (%d refused, see `mamori rules check`)",
-             engine.rule_count, len(rule_dirs(settings)), time.perf_counter() - started, len(engine.refused))
+    log.info(
+        "detection engine: %d rules from %d folders in %.1f s (%d refused, see `mamori rules check`)",
+        engine.rule_count,
+        len(rule_dirs(settings)),
+        time.perf_counter() - started,
+        len(engine.refused),
+    )
     return engine

@@ -88,9 +88,7 @@ def test_field_filters_and_text_search_are_parameters(archive: EventArchive) -> 
         "mod-1",
         "mod-3",
     }
-    assert [e["@id"] for e in archive.query(orgs=None, filters={"alert.signature": "ET SCAN"}, **WIDE)] == [
-        "mod-1"
-    ]
+    assert [e["@id"] for e in archive.query(orgs=None, filters={"alert.signature": "ET SCAN"}, **WIDE)] == ["mod-1"]
     assert [e["@id"] for e in archive.query(orgs=None, text="SQLMAP", **WIDE)] == ["mod-2"]
     hostile = archive.query(orgs=None, filters={"cs-user-agent": "x' OR '1'='1"}, **WIDE)
     assert [e["@id"] for e in hostile] == ["mod-3"]
@@ -155,9 +153,7 @@ def test_missing_ids_and_odd_values_are_tolerated(archive: EventArchive) -> None
     odd["host"] = 42
     odd["when"] = datetime(2026, 1, 1, tzinfo=UTC)
     archive.write([odd, event(2, "mod", EventID=4688)])
-    found = archive.query(
-        orgs=None, since=T0 - timedelta(days=400), until=datetime.now(UTC) + timedelta(days=1)
-    )
+    found = archive.query(orgs=None, since=T0 - timedelta(days=400), until=datetime.now(UTC) + timedelta(days=1))
     assert len(found) == 2
     assert {len(e["@id"]) for e in found} == {32, 5}  # a fresh id for the event that had none
     stored = [row for path in archive.root.rglob("*.parquet") for row in pq.read_table(path).to_pylist()]

@@ -78,9 +78,7 @@ async def test_udp_datagrams_become_events_with_peer_as_default_host(
     listening: tuple[SyslogListener, Received],
 ) -> None:
     listener, received = listening
-    udp_send(
-        listener, b"<13>Feb  5 17:32:18 sshd[1]: Failed password for root", b"<34>1 - web01 app - - - hi"
-    )
+    udp_send(listener, b"<13>Feb  5 17:32:18 sshd[1]: Failed password for root", b"<34>1 - web01 app - - - hi")
     items = await received.wait_for(2)
     assert [e["host"] for e in events(items)] == ["127.0.0.1", "web01"]
     assert received.batches[0][1][0] == "127.0.0.1"
@@ -116,9 +114,7 @@ async def test_tcp_line_starting_with_digits_is_not_a_length(
     listening: tuple[SyslogListener, Received],
 ) -> None:
     listener, received = listening
-    await tcp_send(
-        listener, b"2023-08-17T16:55:35+02:00 mono endlessh[34]: ACCEPT\nlast line without newline"
-    )
+    await tcp_send(listener, b"2023-08-17T16:55:35+02:00 mono endlessh[34]: ACCEPT\nlast line without newline")
     items = await received.wait_for(2)
     assert events(items)[0]["program"] == "endlessh"
     assert isinstance(items[1], ParseFailure) and items[1].raw == b"last line without newline"
@@ -147,9 +143,7 @@ async def test_tcp_line_over_the_limit_is_a_failure(listening: tuple[SyslogListe
 async def test_connections_per_address_are_limited() -> None:
     received = Received()
     limits = ListenerLimits(max_connections_per_address=2, batch_delay=0.05)
-    async with SyslogListener(
-        received, host="127.0.0.1", udp_port=None, tcp_port=0, limits=limits
-    ) as listener:
+    async with SyslogListener(received, host="127.0.0.1", udp_port=None, tcp_port=0, limits=limits) as listener:
         address = listener.tcp_address
         assert address is not None
         opened = [await asyncio.open_connection(*address) for _ in range(3)]
@@ -162,9 +156,7 @@ async def test_connections_per_address_are_limited() -> None:
 async def test_idle_connection_is_dropped() -> None:
     received = Received()
     limits = ListenerLimits(idle_timeout=0.1, batch_delay=0.05)
-    async with SyslogListener(
-        received, host="127.0.0.1", udp_port=None, tcp_port=0, limits=limits
-    ) as listener:
+    async with SyslogListener(received, host="127.0.0.1", udp_port=None, tcp_port=0, limits=limits) as listener:
         address = listener.tcp_address
         assert address is not None
         reader, writer = await asyncio.open_connection(*address)

@@ -57,9 +57,7 @@ def test_common_format_has_no_referer_or_agent() -> None:
 
 
 def test_vhost_combined_sets_cs_host_and_host() -> None:
-    event = parse_one(
-        f'www.example.org:443 2001:db8::7 - - {TS} "POST /wp-login.php HTTP/2.0" 302 0 "-" "curl/8.0"'
-    )
+    event = parse_one(f'www.example.org:443 2001:db8::7 - - {TS} "POST /wp-login.php HTTP/2.0" 302 0 "-" "curl/8.0"')
     assert event["cs-host"] == "www.example.org"
     assert event["host"] == "www.example.org"
     assert event["c-ip"] == "2001:db8::7"

@@ -55,9 +55,7 @@ MAX_LIMIT = 10_000
 COMPRESSION = "zstd"
 WRITERS = 4  # threads writing the partitions of one batch (mostly waiting on fsync)
 # The file list is a parameter; hive types keep numeric-looking org ids as text.
-_SOURCE = (
-    "read_parquet(?, hive_partitioning=true, hive_types={'day': DATE, 'org': VARCHAR}, union_by_name=true)"
-)
+_SOURCE = "read_parquet(?, hive_partitioning=true, hive_types={'day': DATE, 'org': VARCHAR}, union_by_name=true)"
 
 
 class EventArchive:
@@ -117,15 +115,11 @@ class EventArchive:
             return []
         where, params = _conditions(since, until, filters or {}, text)
         # Only fixed SQL fragments are joined here; every caller value is a bound parameter.
-        sql = (
-            f"SELECT id, org, fields, raw FROM {_SOURCE} WHERE {where} ORDER BY ts DESC, id LIMIT ? OFFSET ?"  # noqa: S608
-        )
+        sql = f"SELECT id, org, fields, raw FROM {_SOURCE} WHERE {where} ORDER BY ts DESC, id LIMIT ? OFFSET ?"  # noqa: S608
         rows = self._fetch(sql, [files, *params, limit, offset])
         return [_to_event(*row) for row in rows]
 
-    def count_by_day(
-        self, *, orgs: set[str] | None, since: datetime, until: datetime
-    ) -> dict[date, dict[str, int]]:
+    def count_by_day(self, *, orgs: set[str] | None, since: datetime, until: datetime) -> dict[date, dict[str, int]]:
         """Event counts per UTC day and organisation, ``since <= @timestamp < until``."""
         files = self._files(orgs, since, until)
         if not files:
@@ -346,9 +340,7 @@ def _day_of(name: str) -> date | None:
         return None
 
 
-def _conditions(
-    since: datetime, until: datetime, filters: dict[str, str], text: str | None
-) -> tuple[str, list[Any]]:
+def _conditions(since: datetime, until: datetime, filters: dict[str, str], text: str | None) -> tuple[str, list[Any]]:
     """The WHERE clause (fixed SQL text) and its parameters (every value the caller gave)."""
     clauses = ["ts >= ?", "ts < ?"]
     params: list[Any] = [since.astimezone(UTC), until.astimezone(UTC)]

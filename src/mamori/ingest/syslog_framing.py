@@ -51,9 +51,7 @@ async def _read(reader: asyncio.StreamReader, max_message: int, timeout: float) 
             return (head + byte + await _rest_of_line(reader, timeout)).rstrip(b"\r\n")
 
 
-async def _octet_counted(
-    reader: asyncio.StreamReader, length: int, max_message: int, timeout: float
-) -> bytes:
+async def _octet_counted(reader: asyncio.StreamReader, length: int, max_message: int, timeout: float) -> bytes:
     if length > max_message:
         raise FrameError(f"announced length {length} over the limit of {max_message} bytes")
     try:

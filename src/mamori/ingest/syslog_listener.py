@@ -81,9 +81,7 @@ class SyslogListener:
                 lambda: _Datagrams(self), local_addr=(self._host, udp_port)
             )
         if tcp_port is not None:
-            self._tcp = await asyncio.start_server(
-                self._serve, self._host, tcp_port, limit=self.limits.max_message + 2
-            )
+            self._tcp = await asyncio.start_server(self._serve, self._host, tcp_port, limit=self.limits.max_message + 2)
         self._flusher = asyncio.create_task(self._flush_periodically())
 
     async def stop(self) -> None:
@@ -207,9 +205,7 @@ class SyslogListener:
         where = f"tcp:{peer[0]}"
         while True:
             try:
-                frame = await read_frame(
-                    reader, max_message=self.limits.max_message, timeout=self.limits.idle_timeout
-                )
+                frame = await read_frame(reader, max_message=self.limits.max_message, timeout=self.limits.idle_timeout)
             except FrameError as exc:
                 self._add(("tcp", peer), ParseFailure.of(exc.reason, where, exc.head))
                 return

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from mamori.core.messages import HOST, RAW, SOURCE, TIMESTAMP, Event
-from mamori.ingest.parsers import suricata
+from mamori.ingest.parsers import suricata, windows
 from mamori.ingest.parsers._common import drop_caller_fields, iso_from_isoformat, iso_z, received_iso
 from mamori.ingest.parsers._json import flatten, iter_json
 from mamori.ingest.parsers.base import MAX_RAW, ParseFailure
@@ -48,6 +48,10 @@ def normalise(record: dict[str, Any], *, raw: str, received: str, host: str | No
     """A decoded JSON object as an event (the record's dict is reused when it is already flat)."""
     if suricata.is_eve(record):
         return suricata.normalise(record, raw=raw, received=received, host=host)
+    if windows.is_windows_record(record):
+        event = windows.flatten_windows_json(record, raw)
+        event.setdefault(TIMESTAMP, received)
+        return event
     event = flatten(record)
     drop_caller_fields(event)
     stamp = None

@@ -1,8 +1,7 @@
-"""The input formats this package reads, by name, and a guess of the format from the first bytes.
+"""The input formats mamori reads, by name, and a guess of the format from the first bytes.
 
-``PARSERS`` is a plain dict from format name to parser instance (parsers keep no state between calls). The
-Windows formats (``evtx``, Windows JSON) are registered by their own module; :func:`sniff` already names
-``evtx`` so that the caller can route it.
+``PARSERS`` is a plain dict from format name to parser instance (parsers keep no state between calls); every
+reader (the HTTP ingest, the syslog listener, `mamori ingest`, `mamori hunt`) looks parsers up here.
 """
 
 from __future__ import annotations
@@ -15,12 +14,15 @@ from mamori.ingest.parsers.jsonlines import JsonLinesParser
 from mamori.ingest.parsers.suricata import SuricataParser
 from mamori.ingest.parsers.syslog import SyslogParser
 from mamori.ingest.parsers.webaccess import WebAccessParser
+from mamori.ingest.parsers.windows import EvtxParser, WindowsJsonParser
 
 PARSERS: dict[str, Parser] = {
     JsonLinesParser.name: JsonLinesParser(),
     SuricataParser.name: SuricataParser(),
     SyslogParser.name: SyslogParser(),
     WebAccessParser.name: WebAccessParser(),
+    EvtxParser.name: EvtxParser(),
+    WindowsJsonParser.name: WindowsJsonParser(),
 }
 
 UNKNOWN = "unknown"
@@ -29,13 +31,21 @@ _SNIFF_BYTES = 64 * 1024  # enough for the first line of any sane log; bounds th
 _SYSLOG_PRI = re.compile(rb"<\d{1,3}>")
 
 
+def get(name: str) -> Parser:
+    """A parser by name; KeyError names the known parsers."""
+    try:
+        return PARSERS[name]
+    except KeyError:
+        raise KeyError(f"unknown parser {name!r}; known: {', '.join(sorted(PARSERS))}") from None
+
+
 def sniff(data: bytes) -> str:
     """Guess the format of ``data``: ``evtx``, ``json``, ``syslog``, ``webaccess`` or ``unknown``.
 
-    Suricata EVE is JSON: the ``json`` parser recognises EVE records and normalises them as Suricata.
+    Suricata EVE and Windows JSON are JSON: the ``json`` parser recognises such records and normalises them.
     """
     if data.startswith(EVTX_MAGIC):
-        return "evtx"
+        return EvtxParser.name
     head = data[:_SNIFF_BYTES].removeprefix(b"\xef\xbb\xbf").lstrip()
     if head[:1] in (b"{", b"["):
         return JsonLinesParser.name
