@@ -31,7 +31,7 @@ def make_bus(settings: Settings) -> Bus:
     if settings.bus == "nats":
         from mamori.bus.nats import NatsBus
 
-        return NatsBus(settings.nats_url)
+        return NatsBus(settings.nats_url, stream=settings.nats_stream, prefix=settings.nats_prefix)
     return MemoryBus()
 
 

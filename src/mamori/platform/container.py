@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -30,3 +31,4 @@ class Platform:
     broadcaster: Broadcaster = field(default_factory=lambda: Broadcaster())
     batch_cache: BatchCache = field(default_factory=lambda: BatchCache())
     matcher: Matcher | None = None
+    detect_lock: threading.Lock = field(default_factory=threading.Lock)

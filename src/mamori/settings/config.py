@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default: SQLite in data_dir.")
     bus: Literal["memory", "nats"] = Field(default="memory", description="Message bus adapter.")
     nats_url: str = Field(default="nats://127.0.0.1:4222", description="NATS server for bus=nats.")
+    nats_stream: str = Field(default="MAMORI", description="JetStream stream holding mamori's subjects.")
+    nats_prefix: str = Field(default="", description="Subject prefix, to share one NATS between deployments.")
     host: str = Field(default="127.0.0.1", description="Address the HTTP server binds.")
     port: int = Field(default=8080, description="Port the HTTP server binds.")
     secret_key: SecretStr | None = Field(default=None, description="Signs cookies; generated into data_dir.")
