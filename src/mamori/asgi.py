@@ -20,7 +20,7 @@ from mamori.platform import Matcher, Platform
 from mamori.settings import Settings
 from mamori.storage.db import Database
 from mamori.web import console
-from mamori.workers import detect, live, relay
+from mamori.workers import detect, live, relay, syslog
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,9 @@ def build_platform(settings: Settings, *, matcher: Matcher | None = None) -> Pla
     )
 
 
-async def start_workers(platform: Platform, extra: list[Startup] | None = None) -> list[asyncio.Task[None]]:
+@asynccontextmanager
+async def running_workers(platform: Platform, extra: list[Startup] | None = None) -> AsyncIterator[None]:
+    """Bus consumers, the outbox relay, the sweeper and the syslog listener, for the life of the app."""
     await platform.bus.start()
     await detect.subscribe_detect(platform)
     await live.subscribe_live(platform)
@@ -54,22 +56,28 @@ async def start_workers(platform: Platform, extra: list[Startup] | None = None) 
         asyncio.create_task(relay.run_relay(platform)),
         asyncio.create_task(detect.run_sweeper(platform)),
     ]
+    platform.syslog = await syslog.start_syslog(platform)
     for start in extra or []:
         await start(platform)
-    return tasks
+    try:
+        yield
+    finally:
+        if platform.syslog is not None:
+            await platform.syslog.stop()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await platform.bus.close()
 
 
 def create_app(platform: Platform, *, run_workers: bool = True, extra: list[Startup] | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        tasks = await start_workers(platform, extra) if run_workers else []
-        try:
+        if not run_workers:
             yield
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await platform.bus.close()
+            return
+        async with running_workers(platform, extra):
+            yield
 
     app = FastAPI(
         title="mamori",

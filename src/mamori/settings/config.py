@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     ingest_max_bytes: int = Field(default=64 * 1024 * 1024, description="Largest ingest body (after gunzip).")
     syslog_udp_port: int | None = Field(default=None, description="Listen for syslog over UDP on this port.")
     syslog_tcp_port: int | None = Field(default=None, description="Listen for syslog over TCP on this port.")
+    syslog_host: str = Field(default="127.0.0.1", description="Address the syslog listener binds (0.0.0.0: all).")
+    syslog_org: str | None = Field(default=None, description="Organisation whose sensor the syslog listener is.")
     rules_dirs: list[Path] = Field(default_factory=list, description="Extra Sigma rule directories to load.")
     sigmahq_dir: Path | None = Field(default=None, description="A SigmaHQ checkout whose rules/ to load.")
     alert_events_kept: int = Field(default=20, description="Triggering events stored per alert.")
