@@ -83,7 +83,7 @@ def prepare(data_dir: Path) -> str:
 
 def client(url: str, token: str, bodies: list[bytes], repeat: int) -> None:
     with httpx.Client(base_url=url, timeout=120, headers={"Authorization": f"Bearer {token}"}) as c:
-        for r in range(repeat):
+        for _ in range(repeat):
             for body in bodies:
                 response = c.post("/api/v1/ingest?format=webaccess", content=body)
                 assert response.status_code == 202, response.text
