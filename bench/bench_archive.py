@@ -7,6 +7,7 @@ Events are real access-log lines from ../shared/data when present (else syntheti
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
@@ -42,6 +43,7 @@ def sample_events(count: int) -> list[Event]:
 
 def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores (other work slows every figure)")
     events = sample_events(count)
     batch = 10_000
     with tempfile.TemporaryDirectory() as tmp:

@@ -35,9 +35,11 @@ MONTHS = {
 
 def iso_z(dt: datetime) -> str:
     """``dt`` as ISO 8601 UTC with microseconds and a ``Z`` (naive datetimes are taken as UTC)."""
-    if dt.tzinfo is not None:
-        dt = dt.astimezone(UTC).replace(tzinfo=None)
-    return dt.isoformat(timespec="microseconds") + "Z"
+    offset = dt.utcoffset()
+    if offset:
+        dt = dt - offset
+    # The first 26 characters are the date and time; an aware datetime appends its offset after them.
+    return dt.isoformat(timespec="microseconds")[:26] + "Z"
 
 
 def received_iso(received: datetime | None) -> str:
@@ -50,7 +52,7 @@ def iso_from_isoformat(text: str) -> str | None:
     """An ISO 8601 timestamp with or without offset (``Z``, ``+01:00``, ``+0100``), or None when invalid."""
     try:
         return iso_z(datetime.fromisoformat(text))
-    except (ValueError, OverflowError):
+    except (ValueError, OverflowError):  # not a time; or shifting by the offset leaves years 1-9999
         return None
 
 
