@@ -15,13 +15,18 @@ from typing import Any, ClassVar
 
 from mamori.core.messages import HOST, RAW, SOURCE, TIMESTAMP, Event
 from mamori.ingest.parsers import suricata
-from mamori.ingest.parsers._common import drop_caller_fields, iso_from_isoformat, iso_z, received_iso
-from mamori.ingest.parsers._json import flatten, iter_json
+from mamori.ingest.parsers._common import (
+    drop_caller_fields,
+    iso_from_isoformat,
+    iso_z,
+    raw_text,
+    received_iso,
+)
+from mamori.ingest.parsers._json import flatten, iter_json, maybe_nested
 from mamori.ingest.parsers.base import MAX_RAW, ParseFailure
 
 SOURCE_NAME = "json"
 _TIME_KEYS = (TIMESTAMP, "timestamp", "time", "ts")
-_HOST_KEYS = (HOST, "host.name", "hostname")
 _MAX_EPOCH = 253_402_300_799  # 9999-12-31T23:59:59Z; anything larger is not a time
 
 
@@ -36,33 +41,30 @@ def time_of(value: object) -> str | None:
     return None
 
 
-def _first(event: Event, keys: tuple[str, ...]) -> Any:
-    for key in keys:
-        value = event.get(key)
-        if value is not None:
-            return value
-    return None
-
-
-def normalise(record: dict[str, Any], *, raw: str, received: str, host: str | None) -> Event:
-    """A decoded JSON object as an event (the record's dict is reused when it is already flat)."""
+def normalise(record: dict[str, Any], *, raw: bytes, received: str, host: str | None) -> Event:
+    """A decoded JSON object as an event (the record's dict is reused, flattened in place)."""
     if suricata.is_eve(record):
         return suricata.normalise(record, raw=raw, received=received, host=host)
-    event = flatten(record)
+    event = flatten(record) if maybe_nested(raw) else record
     drop_caller_fields(event)
-    stamp = None
-    for key in _TIME_KEYS:
-        stamp = time_of(event.get(key))
-        if stamp is not None:
-            break
-    event[TIMESTAMP] = stamp or received
-    found_host = _first(event, _HOST_KEYS)
+    event[TIMESTAMP] = _timestamp(event) or received
+    found_host = event.get(HOST) or event.get("host.name") or event.get("hostname")
     event[HOST] = found_host if isinstance(found_host, str) else host
-    if not isinstance(event.get(SOURCE), str):
+    if type(event.get(SOURCE)) is not str:
         event[SOURCE] = SOURCE_NAME
     kept_raw = event.get(RAW)
-    event[RAW] = kept_raw[:MAX_RAW] if isinstance(kept_raw, str) else raw
+    event[RAW] = kept_raw[:MAX_RAW] if type(kept_raw) is str else raw_text(raw)
     return event
+
+
+def _timestamp(event: Event) -> str | None:
+    for key in _TIME_KEYS:
+        value = event.get(key)
+        if value is not None:
+            stamp = time_of(value)
+            if stamp is not None:
+                return stamp
+    return None
 
 
 class JsonLinesParser:

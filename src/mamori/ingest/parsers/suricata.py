@@ -12,7 +12,13 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from mamori.core.messages import HOST, RAW, SOURCE, TIMESTAMP, Event
-from mamori.ingest.parsers._common import drop_caller_fields, iso_from_isoformat, received_iso
+from mamori.ingest.parsers._common import (
+    drop_caller_fields,
+    iso_from_isoformat,
+    raw_text,
+    received_iso,
+    where,
+)
 from mamori.ingest.parsers._json import flatten, iter_json
 from mamori.ingest.parsers.base import ParseFailure
 
@@ -38,7 +44,7 @@ def is_eve(record: dict[str, Any]) -> bool:
     return isinstance(record.get("event_type"), str)
 
 
-def normalise(record: dict[str, Any], *, raw: str, received: str, host: str | None) -> Event:
+def normalise(record: dict[str, Any], *, raw: bytes, received: str, host: str | None) -> Event:
     """One decoded EVE object as a normalised event (the record's dict is reused, not copied)."""
     event = flatten(record)
     drop_caller_fields(event)
@@ -54,7 +60,7 @@ def normalise(record: dict[str, Any], *, raw: str, received: str, host: str | No
     sensor_host = event.get("host")  # EVE's optional sensor name
     event[HOST] = sensor_host if isinstance(sensor_host, str) else host
     event[SOURCE] = SOURCE_NAME
-    event[RAW] = raw
+    event[RAW] = raw_text(raw)
     return event
 
 
@@ -76,8 +82,10 @@ class SuricataParser:
             if isinstance(item, ParseFailure):
                 yield item
                 continue
-            where, raw, record = item
+            locator, raw, record = item
             if not is_eve(record):
-                yield ParseFailure.of("not a Suricata EVE record (no event_type)", where, raw.encode())
+                yield ParseFailure.of(
+                    "not a Suricata EVE record (no event_type)", where(origin, locator), raw
+                )
                 continue
             yield normalise(record, raw=raw, received=now, host=host)

@@ -20,7 +20,15 @@ from functools import lru_cache
 from typing import ClassVar
 
 from mamori.core.messages import HOST, RAW, SOURCE, TIMESTAMP, Event
-from mamori.ingest.parsers._common import MAX_RECORD, MONTHS, iso_from_isoformat, iso_z, iter_lines, raw_text
+from mamori.ingest.parsers._common import (
+    MAX_RECORD,
+    MONTHS,
+    iso_from_isoformat,
+    iso_z,
+    iter_lines,
+    raw_text,
+    where,
+)
 from mamori.ingest.parsers.base import ParseFailure
 
 SOURCE_NAME = "syslog"
@@ -199,5 +207,10 @@ class SyslogParser:
             if isinstance(item, ParseFailure):
                 yield item
             else:
-                where, line = item
-                yield parse_frame(line, where=where, received=now, host=host)
+                number, line = item
+                event = parse_message(line.decode("utf-8", "replace"), received=now, host=host)
+                if event is None:
+                    yield ParseFailure.of("not a syslog line", where(origin, number), line)
+                else:
+                    event[RAW] = raw_text(line)
+                    yield event

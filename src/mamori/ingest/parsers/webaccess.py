@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import ClassVar
 
 from mamori.core.messages import HOST, RAW, SOURCE, TIMESTAMP, Event
-from mamori.ingest.parsers._common import MONTHS, iso_z, iter_lines, offset, raw_text, received_iso
+from mamori.ingest.parsers._common import MONTHS, iso_z, iter_lines, offset, raw_text, received_iso, where
 from mamori.ingest.parsers.base import MAX_RAW, ParseFailure
 
 SOURCE_NAME = "webserver"
@@ -168,6 +168,10 @@ class WebAccessParser:
             if isinstance(item, ParseFailure):
                 yield item
                 continue
-            where, line = item
+            number, line = item
             event = parse_line(line, received=now, host=host)
-            yield event if event is not None else ParseFailure.of("not an access log line", where, line)
+            yield (
+                event
+                if event is not None
+                else ParseFailure.of("not an access log line", where(origin, number), line)
+            )
