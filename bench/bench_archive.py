@@ -41,33 +41,44 @@ def sample_events(count: int) -> list[Event]:
     return events
 
 
-def main() -> None:
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
-    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores (other work slows every figure)")
-    events = sample_events(count)
-    batch = 10_000
+def run(events: list[Event], *, batch: int, durable: bool, report_queries: bool) -> None:
+    count = len(events)
     with tempfile.TemporaryDirectory() as tmp:
-        archive = EventArchive(Path(tmp))
+        archive = EventArchive(Path(tmp), durable=durable)
         start, cpu_start = time.perf_counter(), time.process_time()
         for i in range(0, count, batch):
             archive.write(events[i : i + batch])
         elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-        print(f"write: {count:,} events (batches of {batch:,}) in {elapsed:.2f}s = {count / elapsed:,.0f}/s")
-        print(f"       CPU {cpu:.2f}s (all threads) = {count / cpu:,.0f} events per CPU-second")
-        since, until = datetime(2026, 11, 22, tzinfo=UTC), datetime(2026, 11, 24, tzinfo=UTC)
-        start = time.perf_counter()
-        found = archive.query(
-            orgs={"ministry-1"}, since=since, until=until, filters={"sc-status": "404"}, limit=100
-        )
-        print(f"query (1 org, field filter): {len(found)} rows in {time.perf_counter() - start:.3f}s")
-        start = time.perf_counter()
-        counts = archive.count_by_day(orgs=None, since=since, until=until)
-        total = sum(sum(v.values()) for v in counts.values())
-        print(f"count_by_day (all orgs): {total:,} events in {time.perf_counter() - start:.3f}s")
-        start = time.perf_counter()
-        for day in sorted(counts):
-            archive.compact(day)
-        print(f"compact: {time.perf_counter() - start:.2f}s")
+        label = f"write {count:,} events, batches of {batch:,}, durable={durable}:"
+        print(f"{label:<52} {count / elapsed:>9,.0f}/s wall  {count / cpu:>9,.0f} per CPU-second")
+        if report_queries:
+            queries(archive)
+        archive.close()
+
+
+def queries(archive: EventArchive) -> None:
+    since, until = datetime(2026, 11, 22, tzinfo=UTC), datetime(2026, 11, 24, tzinfo=UTC)
+    start = time.perf_counter()
+    found = archive.query(orgs={"ministry-1"}, since=since, until=until, filters={"sc-status": "404"})
+    print(f"query (1 org, field filter): {len(found)} rows in {time.perf_counter() - start:.3f}s")
+    start = time.perf_counter()
+    counts = archive.count_by_day(orgs=None, since=since, until=until)
+    total = sum(sum(v.values()) for v in counts.values())
+    print(f"count_by_day (all orgs): {total:,} events in {time.perf_counter() - start:.3f}s")
+    start = time.perf_counter()
+    for day in sorted(counts):
+        archive.compact(day)
+    print(f"compact: {time.perf_counter() - start:.2f}s")
+
+
+def main() -> None:
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores (other work slows every figure)")
+    events = sample_events(count)
+    run(events, batch=10_000, durable=True, report_queries=True)
+    run(events, batch=10_000, durable=False, report_queries=False)
+    run(events, batch=50_000, durable=True, report_queries=False)
+    run(events, batch=50_000, durable=False, report_queries=False)
 
 
 if __name__ == "__main__":
