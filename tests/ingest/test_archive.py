@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -168,3 +169,19 @@ def test_empty_archive(archive: EventArchive) -> None:
     assert archive.write([]) == []
     assert archive.query(orgs=None, **WIDE) == []
     assert archive.count_by_day(orgs=None, **WIDE) == {}
+
+
+def test_compaction_already_running_elsewhere_is_left_alone(archive: EventArchive) -> None:
+    for i in range(3):
+        archive.write([event(i, "mod")])
+    org_dir = archive.root / "day=2026-11-22" / "org=mod"
+    with (org_dir / ".compact.lock").open("a") as other:
+        fcntl.flock(other, fcntl.LOCK_EX)  # as another process's compaction would hold it
+        assert archive.compact(date(2026, 11, 22)) == []
+    assert len(archive.compact(date(2026, 11, 22))) == 1
+
+
+def test_timestamps_outside_the_calendar_fall_back(archive: EventArchive) -> None:
+    odd = event(1, "mod")
+    odd["@timestamp"] = "0001-01-01T00:00:00+01:00"  # year 0 once in UTC
+    assert len(archive.write([odd])) == 1

@@ -14,14 +14,16 @@ Queries go through DuckDB with every value as a bound parameter; field names are
 
 from __future__ import annotations
 
+import fcntl
 import itertools
 import os
 import re
 import threading
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -86,7 +88,12 @@ class EventArchive:
 
     # ---- writing ------------------------------------------------------------------------------------
     def write(self, events: list[Event]) -> list[Path]:
-        """Append ``events`` (each with ``org`` and ``@timestamp``); returns the files written."""
+        """Append ``events`` (each with ``org`` and ``@timestamp``); returns the files written, one per
+        (day, org) in the batch. Large batches make fewer, better-compressed files.
+
+        When writing fails (disk full), partitions already written stay: a retried batch may store some events
+        twice, recognisable by their ``@id`` (at-least-once, like the bus that feeds the archive).
+        """
         if not events:
             return []
         parts = _partitions(*_to_table(events))
@@ -180,14 +187,33 @@ class EventArchive:
             return []
         merged = []
         for org_dir in sorted(day_dir.glob("org=*")):
-            parts = sorted(org_dir.glob("part-*.parquet"))
-            if len(parts) > 1:
-                merged.append(_merge(org_dir, parts))
+            with _exclusive(org_dir / ".compact.lock") as locked:
+                parts = sorted(org_dir.glob("part-*.parquet"))
+                if locked and len(parts) > 1:  # another process compacting this partition: leave it to it
+                    merged.append(_merge(org_dir, parts))
         return merged
 
 
+@contextmanager
+def _exclusive(lock_path: Path) -> Iterator[bool]:
+    """A non-blocking exclusive lock between processes (two compactions would each merge the same files)."""
+    with lock_path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _merge(directory: Path, parts: list[Path]) -> Path:
-    """Stream ``parts`` into one new file (bounded memory), rename it in, then remove exactly ``parts``."""
+    """Stream ``parts`` into one new file (bounded memory), rename it in, then remove exactly ``parts``.
+
+    Always fsynced, whatever ``durable`` says: the old files are deleted, so the new one must be on disk.
+    """
     final = directory / f"part-{uuid.uuid4().hex}.parquet"
     temporary = directory / f".{final.name}.tmp"
     try:
@@ -312,13 +338,13 @@ def _timestamps(stamps: list[Any]) -> pa.Array:
 
 
 def _one_timestamp(value: Any, default: datetime) -> datetime:
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            return default
-        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-    return default
+    if not isinstance(value, str):
+        return default
+    try:
+        parsed = datetime.fromisoformat(value)
+        return parsed.astimezone(UTC) if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):  # not a time, or outside years 1..9999 once in UTC
+        return default
 
 
 def _event_id(value: Any) -> int | None:
