@@ -76,12 +76,12 @@ def iter_lines(data: bytes, origin: str) -> Iterator[tuple[int, bytes] | ParseFa
         if not line or line.isspace():
             continue
         if len(line) > MAX_RECORD:
-            yield ParseFailure.of(f"record longer than {MAX_RECORD} bytes", where(origin, number), line)
+            yield ParseFailure.of(f"record longer than {MAX_RECORD} bytes", location(origin, number), line)
             continue
         yield number, line
 
 
-def where(origin: str, locator: int | str) -> str:
+def location(origin: str, locator: int | str) -> str:
     """How a failure names its record: ``origin:line`` (or ``origin:[index]``). Built only for failures."""
     return f"{origin}:{locator}"
 

@@ -12,11 +12,11 @@ from typing import Any
 
 import orjson
 
-from mamori.ingest.parsers._common import MAX_RECORD, iter_lines, where
+from mamori.ingest.parsers._common import MAX_RECORD, iter_lines, location
 from mamori.ingest.parsers.base import MAX_RAW, ParseFailure
 
 # (locator, original bytes, decoded object). The locator is a line number, or "[index]" inside an array;
-# `where(origin, locator)` names it in a failure. The bytes are decoded for `raw` only when an event needs
+# `location(origin, locator)` names it in a failure. The bytes are decoded for `raw` only when an event needs
 # them: records forwarded by sensors already carry their own `raw`.
 JsonRecord = tuple[int | str, bytes, dict[str, Any]]
 
@@ -67,7 +67,7 @@ def _iter_ndjson(body: bytes, origin: str) -> Iterator[JsonRecord | ParseFailure
         try:
             value = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
-            yield ParseFailure.of(f"invalid JSON: {exc}", where(origin, number), line)
+            yield ParseFailure.of(f"invalid JSON: {exc}", location(origin, number), line)
             continue
         yield _record(value, number, line, origin)
 
@@ -76,7 +76,7 @@ def _iter_array(body: bytes, origin: str) -> Iterator[JsonRecord | ParseFailure]
     try:
         values = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        yield ParseFailure.of(f"invalid JSON array: {exc}", where(origin, 1), body)
+        yield ParseFailure.of(f"invalid JSON array: {exc}", location(origin, 1), body)
         return
     yield from _values(values, body, origin)
 
@@ -90,7 +90,9 @@ def _values(value: object, body: bytes, origin: str) -> Iterator[JsonRecord | Pa
         # The element's original bytes are gone once the array is decoded; re-encode it for `raw`.
         raw = orjson.dumps(element)
         if len(raw) > MAX_RECORD:
-            yield ParseFailure.of(f"record longer than {MAX_RECORD} bytes", where(origin, f"[{index}]"), raw)
+            yield ParseFailure.of(
+                f"record longer than {MAX_RECORD} bytes", location(origin, f"[{index}]"), raw
+            )
             continue
         yield _record(element, f"[{index}]", raw, origin)
 
@@ -98,7 +100,7 @@ def _values(value: object, body: bytes, origin: str) -> Iterator[JsonRecord | Pa
 def _record(value: object, locator: int | str, raw: bytes, origin: str) -> JsonRecord | ParseFailure:
     if type(value) is not dict:
         reason = f"record is a JSON {type(value).__name__}, not an object"
-        return ParseFailure.of(reason, where(origin, locator), raw)
+        return ParseFailure.of(reason, location(origin, locator), raw)
     return locator, raw, value
 
 

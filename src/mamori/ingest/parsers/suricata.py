@@ -15,9 +15,9 @@ from mamori.core.messages import HOST, RAW, SOURCE, TIMESTAMP, Event
 from mamori.ingest.parsers._common import (
     drop_caller_fields,
     iso_from_isoformat,
+    location,
     raw_text,
     received_iso,
-    where,
 )
 from mamori.ingest.parsers._json import flatten, iter_json
 from mamori.ingest.parsers.base import ParseFailure
@@ -94,7 +94,7 @@ class SuricataParser:
             locator, raw, record = item
             if not is_eve(record):
                 yield ParseFailure.of(
-                    "not a Suricata EVE record (no event_type)", where(origin, locator), raw
+                    "not a Suricata EVE record (no event_type)", location(origin, locator), raw
                 )
                 continue
             yield normalise(record, raw=raw, received=now, host=host)

@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import ClassVar
 
 from mamori.core.messages import HOST, RAW, SOURCE, TIMESTAMP, Event
-from mamori.ingest.parsers._common import MONTHS, iso_z, iter_lines, offset, raw_text, received_iso, where
+from mamori.ingest.parsers._common import MONTHS, iso_z, iter_lines, location, offset, raw_text, received_iso
 from mamori.ingest.parsers.base import MAX_RAW, ParseFailure
 
 SOURCE_NAME = "webserver"
@@ -173,5 +173,5 @@ class WebAccessParser:
             yield (
                 event
                 if event is not None
-                else ParseFailure.of("not an access log line", where(origin, number), line)
+                else ParseFailure.of("not an access log line", location(origin, number), line)
             )
