@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import fcntl
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mamori.core.errors import ValidationFailed
 from mamori.core.messages import Event
@@ -185,3 +188,31 @@ def test_timestamps_outside_the_calendar_fall_back(archive: EventArchive) -> Non
     odd = event(1, "mod")
     odd["@timestamp"] = "0001-01-01T00:00:00+01:00"  # year 0 once in UTC
     assert len(archive.write([odd])) == 1
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(fields=st.dictionaries(st.text(max_size=12), JSON_VALUES, max_size=6))
+def test_any_event_content_is_stored_and_read_back(archive: EventArchive, fields: dict[str, object]) -> None:
+    record = {**fields, **event(1, "mod")}
+    record["@id"] = uuid.uuid4().hex
+    archive.write([record])
+    (found,) = archive.query(orgs=None, filters={"@id": record["@id"]}, **WIDE)
+    assert found["raw"] == record["raw"]
+
+
+def test_values_json_cannot_hold_are_kept_as_text(archive: EventArchive) -> None:
+    deep: list[object] = []
+    for _ in range(300):
+        deep = [deep]
+    archive.write([event(1, "mod", deep=deep, huge=2**70)])
+    (found,) = archive.query(orgs=None, **WIDE)
+    assert found["huge"] == str(2**70) and isinstance(found["deep"], str)

@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 
 from mamori.core.errors import ValidationFailed
 from mamori.core.messages import EVENT_ID, HOST, ORG, RAW, SENSOR, SOURCE, TIMESTAMP, Event
+from mamori.ingest.parsers.base import MAX_RAW
 
 SCHEMA = pa.schema(
     [
@@ -368,7 +369,18 @@ def _fields(event: Event, event_id: str) -> str:
     body = dict(event)  # a C-level copy; the caller's dict may be read by other stages meanwhile
     body.pop(RAW, None)
     body[EVENT_ID] = event_id
-    return orjson.dumps(body, default=str).decode()
+    try:
+        return orjson.dumps(body, default=str).decode()
+    except orjson.JSONEncodeError:  # lists nested 255 deep, integers over 64 bits, non-text keys
+        return orjson.dumps({str(k): _encodable(v) for k, v in body.items()}, default=str).decode()
+
+
+def _encodable(value: Any) -> Any:
+    try:
+        orjson.dumps(value, default=str)
+    except orjson.JSONEncodeError:
+        return str(value)[:MAX_RAW]
+    return value
 
 
 def _to_event(event_id: str, org: str, fields: str, raw: str | None) -> Event:

@@ -136,7 +136,9 @@ def parse_line(line: bytes, *, received: str, host: str | None) -> Event | None:
     _request_fields(event, unescape(request) if escaped else request)
     if status != "-":
         event["sc-status"] = int(status)
-    if size != "-":
+    if (
+        size != "-" and len(size) <= 18
+    ):  # an int64; a longer "size" is not one (and int() of 5,000 digits raises)
         event["sc-bytes"] = int(size)
     # "-" and "" mean "not sent": the field stays out, so that Sigma's `cs-referer: null` matches.
     if referer and referer != "-":
