@@ -13,6 +13,7 @@ total and per sender address.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 from collections import Counter
@@ -46,7 +47,11 @@ class ListenerLimits:
 
 
 class SyslogListener:
-    """UDP and/or TCP syslog on ``host``; port 0 picks a free port (see the ``*_address`` properties)."""
+    """UDP and/or TCP syslog on ``host``; port 0 picks a free port (see the ``*_address`` properties).
+
+    ``stats`` counts ``events``, ``failures``, ``udp_dropped``, ``connections_refused`` and
+    ``delivery_errors`` (for the metrics endpoint).
+    """
 
     def __init__(
         self,
@@ -97,6 +102,8 @@ class SyslogListener:
             await asyncio.gather(*self._handlers, return_exceptions=True)
         if self._flusher is not None:
             self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
         for key in list(self._batches):
             self._send(key)
         await asyncio.gather(*self._chains.values(), return_exceptions=True)
