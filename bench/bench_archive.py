@@ -27,21 +27,21 @@ SYNTHETIC = (
 )
 
 
-def sample_events(count: int) -> list[Event]:
+def sample_events(count: int, *, orgs: int = 5, days: int = 2) -> list[Event]:
     data = ACCESS_LOG.read_bytes() if ACCESS_LOG.exists() else SYNTHETIC * 1000
     parsed = [e for e in WebAccessParser().parse(data, origin="bench") if isinstance(e, dict)]
     events = []
     for i in range(count):
         event = dict(parsed[i % len(parsed)])
-        event["org"] = f"ministry-{i % 5}"
+        event["org"] = f"ministry-{i % orgs}"
         event["sensor"] = "sensor-1"
         event["@id"] = uuid.uuid4().hex
-        event["@timestamp"] = f"2026-11-{22 + i % 2}T08:{i % 60:02d}:00.000000Z"
+        event["@timestamp"] = f"2026-11-{22 + i % days}T08:{i % 60:02d}:00.000000Z"
         events.append(event)
     return events
 
 
-def run(events: list[Event], *, batch: int, durable: bool, report_queries: bool) -> None:
+def run(events: list[Event], *, batch: int, durable: bool, report_queries: bool, what: str) -> None:
     count = len(events)
     with tempfile.TemporaryDirectory() as tmp:
         archive = EventArchive(Path(tmp), durable=durable)
@@ -49,7 +49,7 @@ def run(events: list[Event], *, batch: int, durable: bool, report_queries: bool)
         for i in range(0, count, batch):
             archive.write(events[i : i + batch])
         elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-        label = f"write {count:,} events, batches of {batch:,}, durable={durable}:"
+        label = f"{what}, batches of {batch:,}, durable={durable}:"
         print(f"{label:<52} {count / elapsed:>9,.0f}/s wall  {count / cpu:>9,.0f} per CPU-second")
         if report_queries:
             queries(archive)
@@ -74,11 +74,13 @@ def queries(archive: EventArchive) -> None:
 def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores (other work slows every figure)")
-    events = sample_events(count)
-    run(events, batch=10_000, durable=True, report_queries=True)
-    run(events, batch=10_000, durable=False, report_queries=False)
-    run(events, batch=50_000, durable=True, report_queries=False)
-    run(events, batch=50_000, durable=False, report_queries=False)
+    print(f"writing {count:,} parsed access-log events (~1 KB each as JSON) per run")
+    mixed, single = sample_events(count), sample_events(count, orgs=1, days=1)
+    run(mixed, batch=10_000, durable=True, report_queries=True, what="5 orgs x 2 days")
+    run(mixed, batch=10_000, durable=False, report_queries=False, what="5 orgs x 2 days")
+    run(mixed, batch=50_000, durable=True, report_queries=False, what="5 orgs x 2 days")
+    run(single, batch=10_000, durable=True, report_queries=False, what="1 org (one sensor)")
+    run(single, batch=50_000, durable=True, report_queries=False, what="1 org (one sensor)")
 
 
 if __name__ == "__main__":
