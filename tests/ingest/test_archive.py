@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import fcntl
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -216,3 +218,30 @@ def test_values_json_cannot_hold_are_kept_as_text(archive: EventArchive) -> None
     archive.write([event(1, "mod", deep=deep, huge=2**70)])
     (found,) = archive.query(orgs=None, **WIDE)
     assert found["huge"] == str(2**70) and isinstance(found["deep"], str)
+
+
+def test_queries_survive_a_concurrent_compaction(archive: EventArchive) -> None:
+    for i in range(20):
+        archive.write([event(i, "mod", minutes=i)])
+    stop = threading.Event()
+
+    def compact_repeatedly() -> None:
+        for round_ in range(5):
+            archive.write([event(100 + round_, "mod")])
+            archive.compact(date(2026, 11, 22))
+            time.sleep(0.02)  # compaction is a daily job; back to back it would starve any reader
+        stop.set()
+
+    worker = threading.Thread(target=compact_repeatedly)
+    worker.start()
+    while not stop.is_set():  # listing, then reading files a compaction may just have removed
+        assert sum(archive.count_by_day(orgs={"mod"}, **WIDE)[date(2026, 11, 22)].values()) >= 20
+    worker.join()
+
+
+def test_query_size_limits(archive: EventArchive) -> None:
+    archive.write([event(1, "mod")])
+    with pytest.raises(ValidationFailed):
+        archive.query(orgs=None, filters={f"f{i}": "x" for i in range(33)}, **WIDE)
+    with pytest.raises(ValidationFailed):
+        archive.query(orgs=None, text="x" * 1001, **WIDE)

@@ -18,6 +18,7 @@ import fcntl
 import os
 import re
 import threading
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -41,6 +42,9 @@ __all__ = ["FIELD_NAME", "MAX_LIMIT", "SCHEMA", "EventArchive"]
 # Event field names a query may filter on: Sigma/Windows/EVE names, dotted paths, '@timestamp'.
 FIELD_NAME = re.compile(r"[A-Za-z0-9_@][A-Za-z0-9_.@-]{0,127}")
 MAX_LIMIT = 10_000
+MAX_FILTERS = 32
+MAX_TEXT = 1_000
+READ_ATTEMPTS = 5
 _SMALL = ["sensor", "source", "host"]
 # zstd: ~10x smaller than plain for log text at ~550k rows per CPU-second. Dictionaries only where values
 # repeat; min/max statistics only where queries filter (ts), not on kilobytes of JSON per row.
@@ -116,38 +120,47 @@ class EventArchive:
         """
         if not 0 < limit <= MAX_LIMIT or offset < 0:
             raise ValidationFailed(f"limit must be 1..{MAX_LIMIT} and offset >= 0", where="limit")
-        files = self._files(orgs, since, until)
-        if not files:
-            return []
         where, params = _conditions(since, until, filters or {}, text)
         # Only fixed SQL fragments are joined here; every caller value is a bound parameter.
         sql = (
             f"SELECT id, org, fields, raw FROM {_SOURCE} WHERE {where} ORDER BY ts DESC, id LIMIT ? OFFSET ?"  # noqa: S608
         )
-        rows = self._fetch(sql, [files, *params, limit, offset])
+        rows = self._fetch(sql, orgs, since, until, [*params, limit, offset])
         return [_to_event(*row) for row in rows]
 
     def count_by_day(
         self, *, orgs: set[str] | None, since: datetime, until: datetime
     ) -> dict[date, dict[str, int]]:
         """Event counts per UTC day and organisation, ``since <= @timestamp < until``."""
-        files = self._files(orgs, since, until)
-        if not files:
-            return {}
         where, params = _conditions(since, until, {}, None)
         sql = f"SELECT day, org, count(*) FROM {_SOURCE} WHERE {where} GROUP BY day, org ORDER BY day, org"  # noqa: S608
         counts: dict[date, dict[str, int]] = defaultdict(dict)
-        for day, org, count in self._fetch(sql, [files, *params]):
+        for day, org, count in self._fetch(sql, orgs, since, until, params):
             counts[day][org] = count
         return dict(counts)
 
-    def _fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        with self._db_lock:
-            cursor = self._db.cursor()
-        try:
-            return cursor.execute(sql, params).fetchall()
-        finally:
-            cursor.close()
+    def _fetch(
+        self, sql: str, orgs: set[str] | None, since: datetime, until: datetime, params: Sequence[Any]
+    ) -> list[tuple[Any, ...]]:
+        """Run ``sql`` over the files of the asked partitions (the first parameter is their list).
+
+        A compaction may remove a file between listing and reading: then the files are listed again.
+        """
+        for attempt in range(READ_ATTEMPTS):
+            files = self._files(orgs, since, until)
+            if not files:
+                return []
+            with self._db_lock:
+                cursor = self._db.cursor()
+            try:
+                return cursor.execute(sql, [files, *params]).fetchall()
+            except duckdb.IOException:
+                if attempt == READ_ATTEMPTS - 1 or all(Path(f).exists() for f in files):
+                    raise
+            finally:
+                cursor.close()
+            time.sleep(0.01 * 2**attempt)  # let the compaction finish its removals
+        return []  # not reached: the last attempt returns or raises
 
     def _files(self, orgs: set[str] | None, since: datetime, until: datetime) -> list[str]:
         """Partition pruning done here, from the directory names: only the days and orgs asked for."""
@@ -273,6 +286,10 @@ def _conditions(
     since: datetime, until: datetime, filters: dict[str, str], text: str | None
 ) -> tuple[str, list[Any]]:
     """The WHERE clause (fixed SQL text) and its parameters (every value the caller gave)."""
+    if len(filters) > MAX_FILTERS or (text is not None and len(text) > MAX_TEXT):
+        raise ValidationFailed(
+            f"at most {MAX_FILTERS} filters and {MAX_TEXT} characters of text", where="filters"
+        )
     clauses = ["ts >= ?", "ts < ?"]
     params: list[Any] = [since.astimezone(UTC), until.astimezone(UTC)]
     for name, value in filters.items():
