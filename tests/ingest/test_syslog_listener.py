@@ -7,6 +7,8 @@ import socket
 from collections.abc import AsyncIterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mamori.ingest.parsers.base import ParseFailure
 from mamori.ingest.syslog_framing import FrameError, Framer
@@ -251,3 +253,24 @@ def test_framer_limits() -> None:
     last = Framer(max_message=100)
     assert last.feed(b"no newline at the end") == []
     assert last.end() == b"no newline at the end"
+
+
+MESSAGES = st.lists(
+    st.tuples(st.booleans(), st.binary(min_size=1, max_size=60)).map(
+        # newline framing cannot carry a newline, nor start with a digit (that announces a length)
+        lambda pair: pair if pair[0] else (False, b"<" + pair[1].replace(b"\n", b" ").replace(b"\r", b" "))
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(messages=MESSAGES, cuts=st.lists(st.integers(min_value=1, max_value=50), max_size=30))
+def test_framer_round_trip_at_any_split(messages: list[tuple[bool, bytes]], cuts: list[int]) -> None:
+    stream = b"".join(b"%d %s" % (len(m), m) if counted else m + b"\n" for counted, m in messages)
+    framer, frames, position = Framer(max_message=100), [], 0
+    for size in [*cuts, len(stream)]:
+        frames += framer.feed(stream[position : position + size])
+        position += size
+    assert frames == [m for _, m in messages]
+    assert framer.end() is None
