@@ -274,3 +274,12 @@ def test_framer_round_trip_at_any_split(messages: list[tuple[bool, bytes]], cuts
         position += size
     assert frames == [m for _, m in messages]
     assert framer.end() is None
+
+
+async def test_port_in_use_fails_cleanly(listening: tuple[SyslogListener, Received]) -> None:
+    busy, _ = listening
+    assert busy.tcp_address is not None
+    other = SyslogListener(Received(), host="127.0.0.1", udp_port=0, tcp_port=busy.tcp_address[1])
+    with pytest.raises(OSError):
+        await other.start()
+    assert other.udp_address is None and other.tcp_address is None  # the UDP socket it had bound is closed

@@ -83,13 +83,18 @@ class SyslogListener:
 
     # ---- life cycle ---------------------------------------------------------------------------------
     async def start(self) -> None:
+        """Bind and listen; raises OSError (port in use, no permission) with nothing left open."""
         loop = asyncio.get_running_loop()
         udp_port, tcp_port = self._ports
-        if udp_port is not None:
-            self._udp = _udp_socket(self._host, udp_port)
-            loop.add_reader(self._udp.fileno(), self._udp_ready)
-        if tcp_port is not None:
-            self._tcp = await asyncio.start_server(self._serve, self._host, tcp_port)
+        try:
+            if udp_port is not None:
+                self._udp = _udp_socket(self._host, udp_port)
+                loop.add_reader(self._udp.fileno(), self._udp_ready)
+            if tcp_port is not None:
+                self._tcp = await asyncio.start_server(self._serve, self._host, tcp_port)
+        except OSError:
+            await self.stop()
+            raise
         self._flusher = asyncio.create_task(self._flush_periodically())
 
     async def stop(self) -> None:
@@ -97,11 +102,14 @@ class SyslogListener:
         if self._udp is not None:
             asyncio.get_running_loop().remove_reader(self._udp.fileno())
             self._udp.close()
+            self._udp = None
         if self._tcp is not None:
             self._tcp.close()
             for writer in self._writers:
                 writer.close()
             await asyncio.gather(*self._handlers, return_exceptions=True)
+            await self._tcp.wait_closed()
+            self._tcp = None
         if self._flusher is not None:
             self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
