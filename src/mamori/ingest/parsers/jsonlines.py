@@ -3,8 +3,8 @@
 Suricata EVE records (they carry ``event_type``) go to the Suricata normaliser. Any other object passes
 through with nested objects flattened to dotted keys and the envelope completed: records that sensors
 already normalised keep their fields, ``@timestamp`` is brought to the UTC ``Z`` form, ``source`` defaults
-to ``json``.
-Windows JSON (Winlogbeat, EVTX exports) is not recognised here; it has its own parser.
+to ``json``. Zeek JSON logs pass through as they are: their field names (``id.orig_h``, ``query``) are the
+ones Sigma's Zeek rules use. Windows JSON (Winlogbeat, EVTX exports) has its own parser.
 """
 
 from __future__ import annotations
@@ -53,8 +53,15 @@ def normalise(record: dict[str, Any], *, raw: bytes, received: str, host: str | 
     if type(event.get(SOURCE)) is not str:
         event[SOURCE] = SOURCE_NAME
     kept_raw = event.get(RAW)
-    event[RAW] = kept_raw[:MAX_RAW] if type(kept_raw) is str else raw_text(raw)
+    event[RAW] = _clip(kept_raw) if type(kept_raw) is str else raw_text(raw)
     return event
+
+
+def _clip(text: str) -> str:
+    """``text`` within MAX_RAW bytes of UTF-8 (a character is up to 4 bytes, so short texts need no check)."""
+    if len(text) <= MAX_RAW // 4:
+        return text
+    return raw_text(text.encode("utf-8", "replace"))
 
 
 def _timestamp(event: Event) -> str | None:
