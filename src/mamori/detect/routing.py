@@ -10,6 +10,7 @@ A rule no variant routes is refused with a reason, never run unconstrained.
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,11 +39,27 @@ class Route:
 
 
 def load_pipelines(directory: Path = PIPELINES) -> dict[str, ProcessingPipeline]:
-    """Variant name (file stem) → pipeline, in a stable order."""
-    out: dict[str, ProcessingPipeline] = {}
+    """Variant name (file stem) → pipeline; parsed once per content of the folder (pipelines reset on apply)."""
+    stamp = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(directory.glob("*.yml")))
+    return _load_pipelines(directory, stamp)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_pipelines(directory: Path, stamp: tuple[tuple[str, int, int], ...]) -> dict[str, ProcessingPipeline]:
+    """Variant name (file stem) → pipeline, in a stable order.
+
+    Files named ``common*.yml`` are not variants: they run first in every variant (placeholder values,
+    field mappings shared by all sources).
+    """
+    common = ProcessingPipeline()
+    variants: dict[str, ProcessingPipeline] = {}
     for path in sorted(directory.glob("*.yml")):
-        out[path.stem] = ProcessingPipeline.from_yaml(path.read_text(encoding="utf-8"))
-    return out
+        pipeline = ProcessingPipeline.from_yaml(path.read_text(encoding="utf-8"))
+        if path.stem.startswith("common"):
+            common = common + pipeline
+        else:
+            variants[path.stem] = pipeline
+    return {name: common + pipeline for name, pipeline in variants.items()}
 
 
 def variants(rule: SigmaRule, pipelines: dict[str, ProcessingPipeline]) -> list[tuple[str, SigmaRule]]:
