@@ -51,8 +51,12 @@ CASES: list[tuple[str, str, dict[str, Any], bool]] = [
     ("cidr not an ip", "sel:\n  ip|cidr: 10.0.0.0/8\ncondition: sel", web(ip="10.0.0.1:80x"), False),
     ("base64", "sel:\n  f|base64: 'evil'\ncondition: sel", web(f="ZXZpbA=="), True),
     ("base64offset|contains", "sel:\n  f|base64offset|contains: 'evil'\ncondition: sel", web(f="xxYWV2aWxxx"), True),
-    ("wide|base64offset", "sel:\n  f|wide|base64offset|contains: 'ping'\ncondition: sel",
-     web(f="powershell -enc cABpAG4AZwA="), True),
+    (
+        "wide|base64offset",
+        "sel:\n  f|wide|base64offset|contains: 'ping'\ncondition: sel",
+        web(f="powershell -enc cABpAG4AZwA="),
+        True,
+    ),
     ("windash", "sel:\n  f|windash|contains: ' -enc '\ncondition: sel", web(f="ps /enc x"), True),
     ("windash en dash", "sel:\n  f|windash|contains: ' -enc '\ncondition: sel", web(f="ps \u2013enc x"), True),
     ("gt", "sel:\n  n|gt: 10\ncondition: sel", web(n=11), True),
@@ -81,8 +85,12 @@ CASES: list[tuple[str, str, dict[str, Any], bool]] = [
     ("1 of them", "sel1:\n  f: a\nsel2:\n  g: b\ncondition: 1 of them", web(f="z", g="b"), True),
     ("precedence and over or", "a:\n  f: 1\nb:\n  g: 1\nc:\n  h: 1\ncondition: a or b and c", web(f=1), True),
     ("parentheses", "a:\n  f: 1\nb:\n  g: 1\nc:\n  h: 1\ncondition: (a or b) and c", web(f=1), False),
-    ("and not 1 of filter", "sel:\n  f: a\nfilter_x:\n  g: b\nfilter_y:\n  h: c\ncondition: sel and not 1 of filter_*",
-     web(f="a", h="c"), False),
+    (
+        "and not 1 of filter",
+        "sel:\n  f: a\nfilter_x:\n  g: b\nfilter_y:\n  h: c\ncondition: sel and not 1 of filter_*",
+        web(f="a", h="c"),
+        False,
+    ),
     ("list field any element", "sel:\n  tags: b\ncondition: sel", web(tags=["a", "B"]), True),
     ("list field contains", "sel:\n  tags|contains: xb\ncondition: sel", web(tags=["a", "xbx"]), True),
     ("nested JSON dotted name", "sel:\n  http.method: POST\ncondition: sel", web(http={"method": "post"}), True),
@@ -132,8 +140,10 @@ def test_unmapped_logsource_is_refused(tmp_path: Path) -> None:
 
 
 def test_routing_keeps_rules_to_their_log_source(tmp_path: Path) -> None:
-    sysmon = rule_text("sel:\n  Image|endswith: '\\cmd.exe'\ncondition: sel",
-                       logsource="category: process_creation\n    product: windows")
+    sysmon = rule_text(
+        "sel:\n  Image|endswith: '\\cmd.exe'\ncondition: sel",
+        logsource="category: process_creation\n    product: windows",
+    )
     engine = engine_for(tmp_path, sysmon)
     base = {"Image": "C:\\Windows\\System32\\cmd.exe"}
     assert matches(engine, {**base, "Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1})
@@ -145,8 +155,10 @@ def test_routing_keeps_rules_to_their_log_source(tmp_path: Path) -> None:
 
 
 def test_security_4688_variant_dropped_when_a_field_is_missing_there(tmp_path: Path) -> None:
-    text = rule_text("sel:\n  OriginalFileName: 'cmd.exe'\ncondition: sel",
-                     logsource="category: process_creation\n    product: windows")
+    text = rule_text(
+        "sel:\n  OriginalFileName: 'cmd.exe'\ncondition: sel",
+        logsource="category: process_creation\n    product: windows",
+    )
     engine = engine_for(tmp_path, text)
     assert {p.variant for p in engine.rules.plans} == {"windows-sysmon"}
 
