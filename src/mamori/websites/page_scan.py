@@ -1,0 +1,227 @@
+"""The accumulator behind :func:`mamori.websites.page.read_page`: what one walk over the tree collects."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from mamori.websites.normalise import collapse, host_of, without_query
+
+_BLOCK_TAGS = (
+    "address article aside blockquote body br caption center dd details dialog div dl dt fieldset figcaption "
+    "figure footer form h1 h2 h3 h4 h5 h6 header hr html li main marquee nav ol p pre section summary table "
+    "tbody td tfoot th thead title tr ul option select button label legend"
+)
+block_tags = frozenset(_BLOCK_TAGS.split())  # elements that start a new line of text
+_HIDDEN_STYLE = re.compile(
+    r"display\s*:\s*none|visibility\s*:\s*hidden|(?:left|top|text-indent)\s*:\s*-\d{3,}"
+    r"|font-size\s*:\s*0(?![.\d])|(?:height|width)\s*:\s*0(?:px)?\s*(?:;|$)|opacity\s*:\s*0(?![.\d])",
+    re.IGNORECASE,
+)
+_FOLD_DIGITS = str.maketrans("123456789", "000000000")
+_AUDIO_FILE = re.compile(r"\.(?:mp3|wav|ogg|m4a|aac|mid|midi|wma)(?:[?#]|$)", re.IGNORECASE)
+_REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\";]+)", re.IGNORECASE)
+_BLOCKING = re.compile(r"return\s+false", re.IGNORECASE)
+_BLACK_VALUES = frozenset({"#000", "#000000", "black"})
+
+
+def element_sig(el: Any, tag: str) -> str:
+    """Tag plus id or first class, digits folded (``div#main``, ``li.news-item``): node-123 stays stable."""
+    ident = el.get("id")
+    if ident:
+        return f"{tag}#{ident.strip()[:40].translate(_FOLD_DIGITS)}"
+    cls = el.get("class")
+    if cls:
+        first = cls.split(None, 1)
+        return f"{tag}.{first[0][:40].translate(_FOLD_DIGITS)}" if first else tag
+    return tag
+
+
+# A frame of the open-element stack: (signature, DOM path, is block, is hidden, is unstable). A tuple, not a
+# dataclass: this is built once per element and dominates the cost of reading a page.
+_Frame = tuple[str, str, bool, bool, bool]
+_ROOT: _Frame = ("", "", True, False, False)
+
+
+@dataclass
+class Scan:
+    base_host: str
+    ignored: set[int]
+    volatile_paths: frozenset[str]
+    lines: list[str] = field(default_factory=list)
+    stable_lines: list[str] = field(default_factory=list)
+    blocks: list[tuple[str, str]] = field(default_factory=list)
+    structure: Counter[str] = field(default_factory=Counter)
+    element_count: int = 0
+    title: str = ""
+    meta: list[tuple[str, str]] = field(default_factory=list)
+    scripts: list[str] = field(default_factory=list)
+    refs: dict[str, set[str]] = field(default_factory=dict)
+    hidden_links: list[str] = field(default_factory=list)
+    inline_script: str = ""
+    style_text: str = ""
+    black: bool = False
+    marquees: int = 0
+    autoplay: int = 0
+    blocks_input: bool = False
+    _stack: list[_Frame] = field(default_factory=list)
+    _buf: list[str] = field(default_factory=list)
+
+    # --- tree events ---------------------------------------------------------------------------------
+    def enter(self, el: Any, tag: str) -> None:
+        p_sig, p_path, _, p_hidden, p_unstable = self._stack[-1] if self._stack else _ROOT
+        sig = element_sig(el, tag)
+        path = f"{p_path}>{sig}" if len(p_path) < 600 else p_path
+        style = el.get("style")
+        hidden = p_hidden or (style is not None and _is_hidden_style(style)) or el.get("hidden") is not None
+        unstable = p_unstable or (self.ignored and id(el) in self.ignored) or path in self.volatile_paths
+        block = tag in block_tags
+        if block and self._buf:
+            self._flush()
+        self._stack.append((sig, path, block, hidden, bool(unstable)))
+        self.element_count += 1
+        if not unstable:
+            self.structure[f"{p_sig}>{sig}"] += 1
+        handler = _HANDLERS.get(tag)
+        if handler is not None:
+            handler(self, el, hidden)
+
+    def leave(self, tag: str) -> None:
+        if self._stack:
+            if self._stack[-1][2] and self._buf:
+                self._flush()
+            self._stack.pop()
+
+    def text(self, value: str | None) -> None:
+        if value and not value.isspace():
+            self._buf.append(value)
+
+    def raw_text(self, tag: str, value: str) -> None:
+        """Text of script/style/noscript: never visible, but telling."""
+        if tag == "script":
+            self.inline_script += value[:200_000]
+        elif tag == "style":
+            self.style_text += value[:200_000]
+        elif tag == "textarea":
+            self.text(value)
+
+    # --- helpers -------------------------------------------------------------------------------------
+    def _flush(self) -> None:
+        if not self._buf:
+            return
+        line = collapse(" ".join(self._buf))
+        self._buf.clear()
+        if not line:
+            return
+        sig, path, _, _, unstable = self._stack[-1] if self._stack else _ROOT
+        if sig == "title" and not self.title:
+            self.title = line
+            return
+        self.lines.append(line)
+        self.blocks.append((path, line))  # normalised only when learning, which is rare
+        if not unstable:
+            self.stable_lines.append(line)
+
+    def ref(self, kind: str, url: str | None) -> str:
+        """Record where ``url`` points if it leaves the site; returns the host."""
+        if not url or url.startswith(("data:", "javascript:", "#", "mailto:", "tel:")):
+            return ""
+        host = host_of(url, self.base_host)
+        if host and host != self.base_host:
+            self.refs.setdefault(kind, set()).add(host)
+        return host
+
+
+def _is_hidden_style(style: str) -> bool:
+    return bool(_HIDDEN_STYLE.search(style[:2000]))
+
+
+def _script(scan: Scan, el: Any, hidden: bool) -> None:
+    src = el.get("src")
+    if src:
+        scan.ref("script", src)
+        scan.scripts.append(without_query(src))
+
+
+def _frame(scan: Scan, el: Any, hidden: bool) -> None:
+    tiny = str(el.get("width", "")).strip() in ("0", "1") or str(el.get("height", "")).strip() in ("0", "1")
+    kind = "hidden_frame" if hidden or tiny else "frame"
+    scan.ref(kind, el.get("src"))
+
+
+def _embed(scan: Scan, el: Any, hidden: bool) -> None:
+    src = el.get("src") or el.get("data") or ""
+    scan.ref("embed", src)
+    if _AUDIO_FILE.search(src) or "audio" in str(el.get("type", "")):
+        scan.autoplay += 1
+
+
+def _media(scan: Scan, el: Any, hidden: bool) -> None:
+    if el.get("autoplay") is not None or el.tag == "bgsound":
+        scan.autoplay += 1
+    scan.ref("embed", el.get("src"))
+
+
+def _form(scan: Scan, el: Any, hidden: bool) -> None:
+    scan.ref("form", el.get("action"))
+
+
+def _link(scan: Scan, el: Any, hidden: bool) -> None:
+    if "stylesheet" in str(el.get("rel", "")).lower():
+        scan.ref("style", el.get("href"))
+
+
+def _anchor(scan: Scan, el: Any, hidden: bool) -> None:
+    href = el.get("href")
+    if hidden and href:
+        host = host_of(href, scan.base_host)
+        if host and host != scan.base_host:
+            scan.hidden_links.append(without_query(href)[:300])
+
+
+def _meta(scan: Scan, el: Any, hidden: bool) -> None:
+    name = str(el.get("name") or el.get("property") or "").lower()
+    content = str(el.get("content") or "")
+    if name:
+        scan.meta.append((name, content[:500]))
+    if str(el.get("http-equiv", "")).lower() == "refresh":
+        match = _REFRESH_URL.search(content)
+        if match:
+            scan.ref("refresh", match.group(1))
+
+
+def _body(scan: Scan, el: Any, hidden: bool) -> None:
+    bg = str(el.get("bgcolor", "")).strip().lower()
+    scan.black = scan.black or bg in _BLACK_VALUES
+    style = str(el.get("style", ""))
+    if style:
+        scan.style_text += f"\nbody {{{style}}}"
+    handlers = " ".join(
+        str(el.get(a, "")) for a in ("oncontextmenu", "onmousedown", "onkeydown", "onselectstart")
+    )
+    scan.blocks_input = scan.blocks_input or bool(_BLOCKING.search(handlers))
+
+
+def _marquee(scan: Scan, el: Any, hidden: bool) -> None:
+    scan.marquees += 1
+
+
+_HANDLERS = {
+    "script": _script,
+    "iframe": _frame,
+    "frame": _frame,
+    "embed": _embed,
+    "object": _embed,
+    "audio": _media,
+    "video": _media,
+    "bgsound": _media,
+    "form": _form,
+    "link": _link,
+    "a": _anchor,
+    "meta": _meta,
+    "body": _body,
+    "html": _body,
+    "marquee": _marquee,
+}
