@@ -74,7 +74,9 @@ def read_page(
     if root is None:
         return Page(url=url, critical=tuple((sel, "missing") for sel in critical))
     base_host = (urlsplit(url).hostname or "").lower()
-    ignored = {id(el) for sel in ignore for el in _select(root, sel)}
+    # The set holds the element proxies themselves: lxml hands out the same proxy for a node only while a
+    # reference to it is alive, so ids of dropped proxies would be reused by others.
+    ignored = {el for sel in ignore for el in _select(root, sel)}
     scan = Scan(base_host=base_host, ignored=ignored, volatile_paths=volatile_paths)
     _walk(root, scan)
     return _page(url, scan, [(sel, _fingerprint(root, sel)) for sel in critical])

@@ -48,7 +48,7 @@ _ROOT: _Frame = ("", "", True, False, False)
 @dataclass
 class Scan:
     base_host: str
-    ignored: set[int]
+    ignored: set[Any]
     volatile_paths: frozenset[str]
     lines: list[str] = field(default_factory=list)
     stable_lines: list[str] = field(default_factory=list)
@@ -76,7 +76,7 @@ class Scan:
         path = f"{p_path}>{sig}" if len(p_path) < 600 else p_path
         style = el.get("style")
         hidden = p_hidden or (style is not None and _is_hidden_style(style)) or el.get("hidden") is not None
-        unstable = p_unstable or (self.ignored and id(el) in self.ignored) or path in self.volatile_paths
+        unstable = p_unstable or (self.ignored and el in self.ignored) or path in self.volatile_paths
         block = tag in block_tags
         if block and self._buf:
             self._flush()
