@@ -48,7 +48,8 @@ class Page:
     blocks: frozenset[tuple[str, str]] = frozenset()  # (DOM path, text line) for volatile learning
     structure: Counter[str] = field(default_factory=Counter)
     element_count: int = 0
-    scripts: frozenset[str] = frozenset()  # absolute script URLs without query
+    scripts: frozenset[str] = frozenset()  # script URLs as written, without query
+    stylesheets: frozenset[str] = frozenset()
     refs: dict[str, frozenset[str]] = field(default_factory=dict)  # kind -> external hosts referenced
     hidden_links: frozenset[str] = frozenset()
     black_page: bool = False
@@ -150,6 +151,7 @@ def _page(url: str, scan: Scan, critical: list[tuple[str, str]]) -> Page:
         structure=scan.structure,
         element_count=scan.element_count,
         scripts=frozenset(scan.scripts),
+        stylesheets=frozenset(scan.stylesheets),
         refs=refs,
         hidden_links=frozenset(scan.hidden_links),
         black_page=scan.black or bool(_BLACK.search(scan.style_text)),

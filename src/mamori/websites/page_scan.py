@@ -58,6 +58,7 @@ class Scan:
     title: str = ""
     meta: list[tuple[str, str]] = field(default_factory=list)
     scripts: list[str] = field(default_factory=list)
+    stylesheets: list[str] = field(default_factory=list)
     refs: dict[str, set[str]] = field(default_factory=dict)
     hidden_links: list[str] = field(default_factory=list)
     inline_script: str = ""
@@ -169,8 +170,10 @@ def _form(scan: Scan, el: Any, hidden: bool) -> None:
 
 
 def _link(scan: Scan, el: Any, hidden: bool) -> None:
-    if "stylesheet" in str(el.get("rel", "")).lower():
-        scan.ref("style", el.get("href"))
+    href = el.get("href")
+    if href and "stylesheet" in str(el.get("rel", "")).lower():
+        scan.ref("style", href)
+        scan.stylesheets.append(without_query(href))
 
 
 def _anchor(scan: Scan, el: Any, hidden: bool) -> None:
