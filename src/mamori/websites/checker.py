@@ -68,6 +68,7 @@ class Checker:
         """``network_backend`` replaces the socket layer *below* the SSRF guard (tests fake the internet)."""
         self.limits = limits or CheckLimits()
         self._network_backend = network_backend
+        self._connections = asyncio.Semaphore(self.limits.max_connections)
         if resolver is None and dns_nameservers:
             resolver = DNSResolver(dns_nameservers, port=dns_port)
         self.guard = SSRFGuard(resolver)
@@ -76,24 +77,19 @@ class Checker:
         self._clients = {flag: self._client(flag, context) for flag in (False, True)}
 
     def _client(self, allow_private: bool, context: ssl.SSLContext) -> httpx.AsyncClient:
-        pool = httpx.Limits(
-            max_connections=self.limits.max_connections,
-            max_keepalive_connections=self.limits.max_keepalive_connections,
-            keepalive_expiry=self.limits.keepalive_expiry,
-        )
         transport = GuardedTransport(
             self.guard,
             allow_private=allow_private,
             ssl_context=context,
-            limits=pool,
             network_backend=self._network_backend,
         )
         headers = {
             "User-Agent": self.limits.user_agent,
             "Accept": "text/html,application/xhtml+xml,*/*;q=0.8",
         }
+        # No httpx timeouts: the whole check (every hop, DNS included) runs under the site's own deadline.
         return httpx.AsyncClient(
-            transport=transport, follow_redirects=False, headers=headers, trust_env=False
+            transport=transport, follow_redirects=False, headers=headers, trust_env=False, timeout=None
         )
 
     async def __aenter__(self) -> Checker:
@@ -214,18 +210,25 @@ class Checker:
         try:
             self.guard.vet_url(url)
             client = self._clients[site.allow_private]
-            started = time.perf_counter()
-            async with client.stream("GET", url) as response:
-                if response.status_code in _REDIRECTS and "location" in response.headers:
-                    return None, urljoin(url, response.headers["location"].strip())
-                body, truncated = await self._read(response)
-                tls = _tls(response)
-                elapsed = (time.perf_counter() - started) * 1000
-            return _Fetched(response.status_code, body, truncated, elapsed, url, chain, tls), url
+            async with self._connections:
+                return await self._get(client, url, chain)
         except UnsafeTarget as exc:
             raise _Failed(FailureKind.REFUSED, str(exc), chain) from exc
         except httpx.HTTPError as exc:
             raise _Failed(_kind(exc), f"{type(exc).__name__}: {exc}", chain) from exc
+
+    async def _get(
+        self, client: httpx.AsyncClient, url: str, chain: tuple[str, ...]
+    ) -> tuple[_Fetched | None, str]:
+        """One request; returns the page, or None and the Location to go to next."""
+        started = time.perf_counter()
+        async with client.stream("GET", url) as response:
+            if response.status_code in _REDIRECTS and "location" in response.headers:
+                return None, urljoin(url, response.headers["location"].strip())
+            body, truncated = await self._read(response)
+            tls = _tls(response)
+            elapsed = (time.perf_counter() - started) * 1000
+        return _Fetched(response.status_code, body, truncated, elapsed, url, chain, tls), url
 
     async def _read(self, response: httpx.Response) -> tuple[bytes, bool]:
         cap = self.limits.max_body_bytes
@@ -249,7 +252,7 @@ class Checker:
         for url in wanted:
             try:
                 self.guard.vet_url(url)
-                async with client.stream("GET", url) as response:
+                async with self._connections, client.stream("GET", url) as response:
                     if response.status_code == 200:
                         out.append((url, (await self._read(response))[0]))
             except (UnsafeTarget, httpx.HTTPError):

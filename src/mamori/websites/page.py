@@ -1,6 +1,6 @@
 """Read an HTML page once into the facts integrity analysis compares.
 
-One pass over the tree (lxml ``iterwalk``, iterative so hostile nesting cannot blow the stack) collects the
+One pass over the tree (depth-capped, so hostile nesting cannot exhaust the stack) collects the
 visible text by block, the DOM shape, every external reference (scripts, frames, forms, styles, refresh),
 hidden links and the styling defacers favour. Regions matched by ignore rules or learned as volatile are left
 out of the *similarity* facts only: markers and foreign references are still looked for inside them, since a
@@ -19,7 +19,14 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from mamori.websites.markers import MarkerHit, default_markers
-from mamori.websites.normalise import collapse, host_of, shingles, volatile_free, without_query, words
+from mamori.websites.normalise import (
+    collapse,
+    comparable_words,
+    host_of,
+    shingles,
+    volatile_free,
+    without_query,
+)
 from mamori.websites.page_scan import Scan, block_tags, element_sig
 from mamori.websites.selectors import compile_selector
 
@@ -43,7 +50,7 @@ class Page:
     title: str = ""
     marker_lines: tuple[str, ...] = ()  # title, meta descriptions and every visible text line
     marker_hits: tuple[MarkerHit, ...] = ()
-    shingles: frozenset[str] = frozenset()  # of the stable (not ignored, not volatile) text
+    shingles: frozenset[tuple[str, ...]] = frozenset()  # of the stable (not ignored, not volatile) text
     word_count: int = 0
     blocks: frozenset[tuple[str, str]] = frozenset()  # (DOM path, text line) for volatile learning
     structure: Counter[str] = field(default_factory=Counter)
@@ -79,7 +86,8 @@ def read_page(
     # reference to it is alive, so ids of dropped proxies would be reused by others.
     ignored = {el for sel in ignore for el in _select(root, sel)}
     scan = Scan(base_host=base_host, ignored=ignored, volatile_paths=volatile_paths)
-    _walk(root, scan)
+    if isinstance(root.tag, str):
+        scan.visit(root)
     return _page(url, scan, [(sel, _fingerprint(root, sel)) for sel in critical])
 
 
@@ -109,31 +117,8 @@ def _fingerprint(root: Any, css: str) -> str:
     return "\n".join(parts) if parts else "missing"
 
 
-def _walk(root: Any, scan: Scan) -> None:
-    walker = etree.iterwalk(root, events=("start", "end"))
-    for event, el in walker:
-        tag = el.tag
-        if not isinstance(tag, str):  # comments and processing instructions: only their tail is text
-            if event == "start":
-                walker.skip_subtree()
-            else:
-                scan.text(el.tail)
-            continue
-        tag = tag.lower()
-        if event == "start":
-            scan.enter(el, tag)
-            if tag in ("script", "style", "noscript", "template", "textarea"):
-                scan.raw_text(tag, el.text or "")
-                walker.skip_subtree()
-            else:
-                scan.text(el.text)
-        else:
-            scan.leave(tag)
-            scan.text(el.tail)
-
-
 def _page(url: str, scan: Scan, critical: list[tuple[str, str]]) -> Page:
-    stable_words = words(volatile_free(" ".join(scan.stable_lines)))
+    stable_words = comparable_words(" ".join(scan.stable_lines))
     meta = [collapse(v) for k, v in scan.meta if k in _META_NAMES]
     title = collapse(scan.title)
     inline_hosts = frozenset(m.lower() for m in _INLINE_URL.findall(scan.inline_script))

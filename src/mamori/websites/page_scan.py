@@ -43,6 +43,8 @@ def element_sig(el: Any, tag: str) -> str:
 # dataclass: this is built once per element and dominates the cost of reading a page.
 _Frame = tuple[str, str, bool, bool, bool]
 _ROOT: _Frame = ("", "", True, False, False)
+_RAW_TEXT = frozenset({"script", "style", "noscript", "template", "textarea"})
+MAX_DEPTH = 400  # deeper elements are not read (browsers stop nesting far earlier)
 
 
 @dataclass
@@ -67,37 +69,44 @@ class Scan:
     marquees: int = 0
     autoplay: int = 0
     blocks_input: bool = False
-    _stack: list[_Frame] = field(default_factory=list)
     _buf: list[str] = field(default_factory=list)
 
-    # --- tree events ---------------------------------------------------------------------------------
-    def enter(self, el: Any, tag: str) -> None:
-        p_sig, p_path, _, p_hidden, p_unstable = self._stack[-1] if self._stack else _ROOT
+    # --- the walk ----------------------------------------------------------------------------------------
+    def visit(self, el: Any, parent: _Frame = _ROOT, depth: int = 0) -> None:
+        """Read ``el`` and its subtree. Recursive (a loop of start/end events costs twice as much per
+        element); depth is capped so hostile nesting cannot exhaust the stack."""
+        tag = el.tag.lower()
+        p_sig, p_path, _, p_hidden, p_unstable = parent
         sig = element_sig(el, tag)
         path = f"{p_path}>{sig}" if len(p_path) < 600 else p_path
         style = el.get("style")
         hidden = p_hidden or (style is not None and _is_hidden_style(style)) or el.get("hidden") is not None
-        unstable = p_unstable or (self.ignored and el in self.ignored) or path in self.volatile_paths
+        unstable = p_unstable or (bool(self.ignored) and el in self.ignored) or path in self.volatile_paths
         block = tag in block_tags
-        if block and self._buf:
-            self._flush()
-        self._stack.append((sig, path, block, hidden, bool(unstable)))
+        buf = self._buf
+        if block and buf:
+            self._flush(parent)
+        frame = (sig, path, block, hidden, unstable)
         self.element_count += 1
         if not unstable:
             self.structure[f"{p_sig}>{sig}"] += 1
         handler = _HANDLERS.get(tag)
         if handler is not None:
             handler(self, el, hidden)
-
-    def leave(self, tag: str) -> None:
-        if self._stack:
-            if self._stack[-1][2] and self._buf:
-                self._flush()
-            self._stack.pop()
-
-    def text(self, value: str | None) -> None:
-        if value and not value.isspace():
-            self._buf.append(value)
+        text = el.text
+        if tag in _RAW_TEXT:
+            self.raw_text(tag, text or "")
+        else:
+            if text and not text.isspace():
+                buf.append(text)
+            for child in el:
+                if child.tag.__class__ is str and depth < MAX_DEPTH:
+                    self.visit(child, frame, depth + 1)
+                tail = child.tail  # comments and processing instructions: only their tail is text
+                if tail and not tail.isspace():
+                    buf.append(tail)
+        if block and buf:
+            self._flush(frame)
 
     def raw_text(self, tag: str, value: str) -> None:
         """Text of script/style/noscript: never visible, but telling."""
@@ -105,18 +114,16 @@ class Scan:
             self.inline_script += value[:200_000]
         elif tag == "style":
             self.style_text += value[:200_000]
-        elif tag == "textarea":
-            self.text(value)
+        elif tag == "textarea" and value.strip():
+            self._buf.append(value)
 
     # --- helpers -------------------------------------------------------------------------------------
-    def _flush(self) -> None:
-        if not self._buf:
-            return
+    def _flush(self, frame: _Frame) -> None:
         line = collapse(" ".join(self._buf))
         self._buf.clear()
         if not line:
             return
-        sig, path, _, _, unstable = self._stack[-1] if self._stack else _ROOT
+        sig, path, _, _, unstable = frame
         if sig == "title" and not self.title:
             self.title = line
             return

@@ -26,10 +26,7 @@ class FailureKind(StrEnum):
 class CheckLimits:
     """Resource limits of the checker (shared by all sites)."""
 
-    max_connections: int = 256
-    max_keepalive_connections: int = 64
-    keepalive_expiry: float = 15.0
-    connect_timeout: float = 5.0
+    max_connections: int = 256  # requests in flight at once (each on its own connection)
     max_body_bytes: int = 5 * 1024 * 1024  # decoded bytes: a compressed bomb stops here too
     max_redirects: int = 5
     max_subresources: int = 20

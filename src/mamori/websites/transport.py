@@ -60,11 +60,71 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         await self.inner.sleep(seconds)
 
 
-class GuardedTransport(httpx.AsyncHTTPTransport):
-    """``httpx.AsyncHTTPTransport`` with its connection pool built on :class:`GuardedBackend`.
+class OneShotConnections:
+    """Stands where httpx keeps its connection pool: one fresh connection per request, closed with it.
 
-    httpx does not take a network backend, so the pool it builds is replaced by an equivalent one that
-    does; proxies from the environment are never used (they would bypass the guard).
+    A watch fetches thousands of *different* hosts once every few minutes, so keep-alive never pays, while
+    httpcore's pool re-scans every connection for every queued request (quadratic: with 200 checks in
+    flight it used most of the checker's CPU). A fresh connection per check also means a fresh SSRF
+    vetting and a fresh certificate read every time. Concurrency is bounded by the checker, not here.
+    """
+
+    def __init__(self, *, ssl_context: ssl.SSLContext, network_backend: httpcore.AsyncNetworkBackend) -> None:
+        self.ssl_context = ssl_context
+        self.network_backend = network_backend
+
+    async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
+        connection = httpcore.AsyncHTTPConnection(
+            origin=request.url.origin, ssl_context=self.ssl_context, network_backend=self.network_backend
+        )
+        try:
+            response = await connection.handle_async_request(request)
+        except BaseException:
+            await connection.aclose()
+            raise
+        assert isinstance(response.stream, typing.AsyncIterable)
+        return httpcore.Response(
+            status=response.status,
+            headers=response.headers,
+            content=_ClosingStream(response.stream, connection),
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        return None
+
+    async def __aenter__(self) -> OneShotConnections:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+class _ClosingStream:
+    """The response body; closing it closes the connection it came over."""
+
+    def __init__(self, stream: typing.AsyncIterable[bytes], connection: httpcore.AsyncHTTPConnection) -> None:
+        self.stream = stream
+        self.connection = connection
+
+    async def __aiter__(self) -> typing.AsyncIterator[bytes]:
+        async for part in self.stream:
+            yield part
+
+    async def aclose(self) -> None:
+        try:
+            if hasattr(self.stream, "aclose"):
+                await self.stream.aclose()
+        finally:
+            await self.connection.aclose()
+
+
+class GuardedTransport(httpx.AsyncHTTPTransport):
+    """``httpx.AsyncHTTPTransport`` whose connections are made by :class:`GuardedBackend`, one per request.
+
+    httpx does not take a network backend, so the pool it builds is replaced by :class:`OneShotConnections`
+    (the object httpx calls ``_pool``); proxies from the environment are never used (they would bypass the
+    guard).
     """
 
     def __init__(
@@ -73,14 +133,8 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         *,
         allow_private: bool,
         ssl_context: ssl.SSLContext,
-        limits: httpx.Limits,
         network_backend: httpcore.AsyncNetworkBackend | None = None,
     ) -> None:
-        super().__init__(verify=ssl_context, trust_env=False, limits=limits)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=GuardedBackend(guard, allow_private=allow_private, inner=network_backend),
-        )
+        super().__init__(verify=ssl_context, trust_env=False)
+        backend = GuardedBackend(guard, allow_private=allow_private, inner=network_backend)
+        self._pool = OneShotConnections(ssl_context=ssl_context, network_backend=backend)  # type: ignore[assignment]
