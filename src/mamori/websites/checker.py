@@ -89,7 +89,11 @@ class Checker:
         }
         # No httpx timeouts: the whole check (every hop, DNS included) runs under the site's own deadline.
         return httpx.AsyncClient(
-            transport=transport, follow_redirects=False, headers=headers, trust_env=False, timeout=None
+            transport=transport,
+            follow_redirects=False,
+            headers=headers,
+            trust_env=False,
+            timeout=None,  # noqa: S113
         )
 
     async def __aenter__(self) -> Checker:

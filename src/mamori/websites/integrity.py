@@ -86,6 +86,7 @@ class Baseline:
             ignore=rules.ignore_selectors,
             volatile_paths=volatile_paths,
             critical=rules.critical_selectors,
+            with_blocks=True,
         )
         return cls(
             url=url,

@@ -76,8 +76,12 @@ def read_page(
     ignore: Sequence[str] = (),
     volatile_paths: frozenset[str] = frozenset(),
     critical: Sequence[str] = (),
+    with_blocks: bool = False,
 ) -> Page:
-    """Parse ``html`` (any bytes at all) into a :class:`Page`; unreadable input yields an empty page."""
+    """Parse ``html`` (any bytes at all) into a :class:`Page`; unreadable input yields an empty page.
+
+    ``with_blocks`` records each text line's DOM path (:attr:`Page.blocks`), which learning needs.
+    """
     root = _parse(html)
     if root is None:
         return Page(url=url, critical=tuple((sel, "missing") for sel in critical))
@@ -85,7 +89,8 @@ def read_page(
     # The set holds the element proxies themselves: lxml hands out the same proxy for a node only while a
     # reference to it is alive, so ids of dropped proxies would be reused by others.
     ignored = {el for sel in ignore for el in _select(root, sel)}
-    scan = Scan(base_host=base_host, ignored=ignored, volatile_paths=volatile_paths)
+    track = with_blocks or bool(volatile_paths)
+    scan = Scan(base_host=base_host, ignored=ignored, volatile_paths=volatile_paths, track_paths=track)
     if isinstance(root.tag, str):
         scan.visit(root)
     return _page(url, scan, [(sel, _fingerprint(root, sel)) for sel in critical])
@@ -133,7 +138,7 @@ def _page(url: str, scan: Scan, critical: list[tuple[str, str]]) -> Page:
         shingles=shingles(stable_words),
         word_count=len(stable_words),
         blocks=frozenset(scan.blocks),
-        structure=scan.structure,
+        structure=Counter(scan.structure),
         element_count=scan.element_count,
         scripts=frozenset(scan.scripts),
         stylesheets=frozenset(scan.stylesheets),

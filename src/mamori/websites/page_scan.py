@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,10 +51,11 @@ class Scan:
     base_host: str
     ignored: set[Any]
     volatile_paths: frozenset[str]
+    track_paths: bool = False  # DOM paths cost a string per element: built only for learning or applying them
     lines: list[str] = field(default_factory=list)
     stable_lines: list[str] = field(default_factory=list)
     blocks: list[tuple[str, str]] = field(default_factory=list)
-    structure: Counter[str] = field(default_factory=Counter)
+    structure: dict[str, int] = field(default_factory=dict)
     element_count: int = 0
     title: str = ""
     meta: list[tuple[str, str]] = field(default_factory=list)
@@ -75,13 +75,16 @@ class Scan:
     def visit(self, el: Any, parent: _Frame = _ROOT, depth: int = 0) -> None:
         """Read ``el`` and its subtree. Recursive (a loop of start/end events costs twice as much per
         element); depth is capped so hostile nesting cannot exhaust the stack."""
-        tag = el.tag.lower()
+        tag = el.tag  # the HTML parser gives lower-case names
         p_sig, p_path, _, p_hidden, p_unstable = parent
         sig = element_sig(el, tag)
-        path = f"{p_path}>{sig}" if len(p_path) < 600 else p_path
+        unstable = p_unstable or (bool(self.ignored) and el in self.ignored)
+        path = ""
+        if self.track_paths:
+            path = f"{p_path}>{sig}" if len(p_path) < 600 else p_path
+            unstable = unstable or path in self.volatile_paths
         style = el.get("style")
         hidden = p_hidden or (style is not None and _is_hidden_style(style)) or el.get("hidden") is not None
-        unstable = p_unstable or (bool(self.ignored) and el in self.ignored) or path in self.volatile_paths
         block = tag in block_tags
         buf = self._buf
         if block and buf:
@@ -89,7 +92,8 @@ class Scan:
         frame = (sig, path, block, hidden, unstable)
         self.element_count += 1
         if not unstable:
-            self.structure[f"{p_sig}>{sig}"] += 1
+            pair = f"{p_sig}>{sig}"
+            self.structure[pair] = self.structure.get(pair, 0) + 1
         handler = _HANDLERS.get(tag)
         if handler is not None:
             handler(self, el, hidden)
@@ -128,7 +132,8 @@ class Scan:
             self.title = line
             return
         self.lines.append(line)
-        self.blocks.append((path, line))  # normalised only when learning, which is rare
+        if self.track_paths:
+            self.blocks.append((path, line))  # normalised only when learning, which is rare
         if not unstable:
             self.stable_lines.append(line)
 

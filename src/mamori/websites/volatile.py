@@ -27,7 +27,7 @@ def learn_volatile(baseline: Baseline, fetches: Sequence[bytes | str]) -> frozen
     for html in fetches:
         if verdict_of(baseline, baseline.read(html)).defaced:
             continue  # never learn from a page that may be compromised
-        current = read_page(html, url=baseline.url, ignore=baseline.rules.ignore_selectors)
+        current = read_page(html, url=baseline.url, ignore=baseline.rules.ignore_selectors, with_blocks=True)
         learned |= _changed_paths(previous, current)
         previous = current
     return frozenset(learned)
