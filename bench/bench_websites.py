@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -36,11 +37,16 @@ DEFACEMENT = (
 
 def served(i: int) -> bytes:
     """What the farm serves: the site's page, or a defacement for 1% of the sites."""
-    return DEFACEMENT if i % DEFACED_EVERY == 7 else page(i)
+    return (
+        DEFACEMENT
+        if i % DEFACED_EVERY == 7
+        else page(i, token=os.urandom(12).hex(), clock=time.strftime("%H:%M:%S"))
+    )
 
 
-def page(i: int) -> bytes:
-    """The approved page of site i."""
+def page(i: int, *, token: str = "0" * 24, clock: str = "10:00:00") -> bytes:
+    """Site i's page; every request gets a fresh CSRF token and clock, as real pages do, so no two fetches
+    are byte-identical and every check runs the full integrity analysis."""
     news = "".join(
         f'<li class="news-item"><h3><a href="/news/{i}-{n}">Announcement {n} of agency {i}</a></h3>'
         f"<p>The agency {i} informs citizens about measure {n}: opening hours, documents to bring and the "
@@ -51,19 +57,18 @@ def page(i: int) -> bytes:
     html = f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
 <title>Agency {i} - Official website</title><meta name="description" content="Official website of agency {i}">
 <link rel="stylesheet" href="/static/site.css?v=3"><script src="/static/site.js?v=3"></script></head>
-<body><header id="top"><img id="logo" src="/static/crest.png" alt="crest"><nav class="main-nav"><ul>{NAV}</ul></nav>
-<form class="search" action="/search"><input name="q"><input type="hidden" name="csrf" value="tok{i:08d}abcdef">
+<body><header id="top"><img id="logo" src="/static/crest.png" alt="crest">
+<nav class="main-nav"><ul>{NAV}</ul></nav>
+<form class="search" action="/search"><input name="q"><input type="hidden" name="csrf" value="{token}">
 </form></header><main id="content"><h1>Welcome to agency {i}</h1>
 <p>Agency {i} serves citizens and businesses with registrations, permits and information.</p>
 <section class="latest-news"><h2>Latest news</h2><ul>{news}</ul></section></main>
-<footer id="footer"><p>Copyright agency {i}. Last updated 2026-11-23 10:00.</p></footer></body></html>"""
+<footer id="footer"><p>Copyright agency {i}. Last updated 2026-11-23 {clock}.</p></footer></body></html>"""
     return html.encode()
 
 
 # --- the farm (child process) --------------------------------------------------------------------------
 class _Farm(asyncio.Protocol):
-    cache: dict[int, bytes] = {}
-
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport: asyncio.Transport = transport  # type: ignore[assignment]
         self.buffer = b""
@@ -85,7 +90,7 @@ class _Farm(asyncio.Protocol):
             n = -1
         if n < 0:
             return b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
-        body = self.cache.get(n) or self.cache.setdefault(n, served(n))
+        body = served(n)
         return (
             b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\n\r\n%s"
             % (
@@ -150,14 +155,18 @@ async def _run(port: int, sites: int, rounds: int, concurrency: int) -> dict[str
             counts["missed"] += (i % DEFACED_EVERY == 7) and not defaced
             counts["false"] += (i % DEFACED_EVERY != 7) and defaced
 
-        cpu0, wall0 = time.process_time(), time.perf_counter()
+        usage0, wall0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
         for _ in range(rounds):
             await asyncio.gather(*(one(i) for i in range(sites)))
-        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        usage, wall = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter() - wall0
+        user, system = usage.ru_utime - usage0.ru_utime, usage.ru_stime - usage0.ru_stime
+        cpu = user + system
     return {
         **counts,
         "wall_s": round(wall, 2),
         "cpu_s": round(cpu, 2),
+        "cpu_user_s": round(user, 2),
+        "cpu_system_s": round(system, 2),
         "checks_per_min_wall": round(counts["checks"] / wall * 60),
         "checks_per_min_per_cpu_second": round(counts["checks"] / cpu * 60) if cpu else 0,
         "baseline_approve_s": round(approve_s, 2),

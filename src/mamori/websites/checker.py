@@ -33,6 +33,7 @@ from mamori.websites.tlsfacts import facts_from_der, tls_problems
 from mamori.websites.transport import GuardedTransport
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+UNCHANGED = Verdict(defaced=False, score=0.0, reasons=[])
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +167,15 @@ class Checker:
         https = urlsplit(fetched.final_url).scheme == "https"
         verdict: Verdict | None = None
         resources: tuple[tuple[str, bytes], ...] = ()
-        if baseline is not None and up:
+        body_sha256 = hashlib.sha256(fetched.body).hexdigest()
+        if (
+            baseline is not None
+            and up
+            and body_sha256 == baseline.html_sha256
+            and not site.content.fetch_subresources
+        ):
+            verdict = UNCHANGED  # the very bytes that were approved: nothing to analyse
+        elif baseline is not None and up:
             page = baseline.read(fetched.body)
             if site.content.fetch_subresources:
                 resources = await self._subresources(site, fetched.final_url, page.scripts | page.stylesheets)
@@ -191,7 +200,7 @@ class Checker:
             dns=dns,
             dns_problems=tuple(dns_problems(site.dns, dns)),
             verdict=verdict,
-            body_sha256=hashlib.sha256(fetched.body).hexdigest(),
+            body_sha256=body_sha256,
             body=fetched.body,
             resources=resources,
         )

@@ -54,7 +54,7 @@ class Page:
     word_count: int = 0
     blocks: frozenset[tuple[str, str]] = frozenset()  # (DOM path, text line) for volatile learning
     structure: Counter[str] = field(default_factory=Counter)
-    element_count: int = 0
+    element_count: int = 0  # elements outside ignored and volatile regions
     scripts: frozenset[str] = frozenset()  # script URLs as written, without query
     stylesheets: frozenset[str] = frozenset()
     refs: dict[str, frozenset[str]] = field(default_factory=dict)  # kind -> external hosts referenced
@@ -139,7 +139,7 @@ def _page(url: str, scan: Scan, critical: list[tuple[str, str]]) -> Page:
         word_count=len(stable_words),
         blocks=frozenset(scan.blocks),
         structure=Counter(scan.structure),
-        element_count=scan.element_count,
+        element_count=sum(scan.structure.values()),
         scripts=frozenset(scan.scripts),
         stylesheets=frozenset(scan.stylesheets),
         refs=refs,

@@ -56,7 +56,6 @@ class Scan:
     stable_lines: list[str] = field(default_factory=list)
     blocks: list[tuple[str, str]] = field(default_factory=list)
     structure: dict[str, int] = field(default_factory=dict)
-    element_count: int = 0
     title: str = ""
     meta: list[tuple[str, str]] = field(default_factory=list)
     scripts: list[str] = field(default_factory=list)
@@ -77,23 +76,27 @@ class Scan:
         element); depth is capped so hostile nesting cannot exhaust the stack."""
         tag = el.tag  # the HTML parser gives lower-case names
         p_sig, p_path, _, p_hidden, p_unstable = parent
-        sig = element_sig(el, tag)
+        hidden = p_hidden
+        if el.keys():  # most elements carry no attribute at all: skip four lookups
+            sig = element_sig(el, tag)
+            style = el.get("style")
+            hidden = hidden or (style is not None and _is_hidden_style(style)) or el.get("hidden") is not None
+        else:
+            sig = tag
         unstable = p_unstable or (bool(self.ignored) and el in self.ignored)
         path = ""
         if self.track_paths:
             path = f"{p_path}>{sig}" if len(p_path) < 600 else p_path
             unstable = unstable or path in self.volatile_paths
-        style = el.get("style")
-        hidden = p_hidden or (style is not None and _is_hidden_style(style)) or el.get("hidden") is not None
         block = tag in block_tags
         buf = self._buf
         if block and buf:
             self._flush(parent)
         frame = (sig, path, block, hidden, unstable)
-        self.element_count += 1
         if not unstable:
             pair = f"{p_sig}>{sig}"
-            self.structure[pair] = self.structure.get(pair, 0) + 1
+            structure = self.structure
+            structure[pair] = structure.get(pair, 0) + 1
         handler = _HANDLERS.get(tag)
         if handler is not None:
             handler(self, el, hidden)
