@@ -24,6 +24,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.server.hits.append((self.headers.get("Host", ""), self.path))
+        self.server.cookies.append(self.headers.get("Cookie", ""))
         route = self.server.routes.get(self.path.split("?", 1)[0], Route(status=404, body=b"not found"))
         if route.delay:
             time.sleep(route.delay)
@@ -45,6 +46,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     routes: dict[str, Route]
     hits: list[tuple[str, str]]
+    cookies: list[str]
 
 
 class SiteFarm:
@@ -52,7 +54,7 @@ class SiteFarm:
 
     def __init__(self, *, tls: ssl.SSLContext | None = None) -> None:
         self.server = _Server(("127.0.0.1", 0), _Handler)
-        self.server.routes, self.server.hits = {}, []
+        self.server.routes, self.server.hits, self.server.cookies = {}, [], []
         if tls is not None:
             self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
@@ -77,3 +79,8 @@ class SiteFarm:
     @property
     def hits(self) -> list[tuple[str, str]]:
         return self.server.hits
+
+    @property
+    def cookies(self) -> list[str]:
+        """The Cookie header of every request, in order ("" when none was sent)."""
+        return self.server.cookies

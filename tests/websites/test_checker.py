@@ -153,3 +153,16 @@ def test_untrusted_certificate_is_a_tls_failure(tmp_path: Path) -> None:
         resolver = StaticResolver({"www.interior.test": ["127.0.0.1"]})
         result = run_check(s, ssl_context=ThrowawayCA.create().client_context(), resolver=resolver)
     assert result.failure is FailureKind.TLS and not result.up
+
+
+def test_cookies_are_never_kept_between_checks(farm: SiteFarm) -> None:
+    farm.set("/", ministry_page(), headers=(("Content-Type", "text/html"), ("Set-Cookie", "session=abc; Path=/")))
+    s = site(farm.url("/"))
+
+    async def go() -> None:
+        async with Checker(limits=NO_DNS) as checker:
+            await checker.check(s)
+            await checker.check(s)
+
+    asyncio.run(go())
+    assert len(farm.cookies) == 2 and farm.cookies[-1] == ""

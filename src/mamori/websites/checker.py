@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import http.cookiejar
 import ssl
 import time
 from dataclasses import dataclass
@@ -89,12 +90,16 @@ class Checker:
             "Accept": "text/html,application/xhtml+xml,*/*;q=0.8",
         }
         # No httpx timeouts: the whole check (every hop, DNS included) runs under the site's own deadline.
+        # No cookies either: a check must not carry one site's (or one check's) state into the next, and a
+        # jar filled by thousands of sites would be scanned on every request.
+        no_cookies = http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
         return httpx.AsyncClient(
             transport=transport,
             follow_redirects=False,
             headers=headers,
             trust_env=False,
             timeout=None,  # noqa: S113
+            cookies=no_cookies,
         )
 
     async def __aenter__(self) -> Checker:
