@@ -156,7 +156,9 @@ def test_untrusted_certificate_is_a_tls_failure(tmp_path: Path) -> None:
 
 
 def test_cookies_are_never_kept_between_checks(farm: SiteFarm) -> None:
-    farm.set("/", ministry_page(), headers=(("Content-Type", "text/html"), ("Set-Cookie", "session=abc; Path=/")))
+    farm.set(
+        "/", ministry_page(), headers=(("Content-Type", "text/html"), ("Set-Cookie", "session=abc; Path=/"))
+    )
     s = site(farm.url("/"))
 
     async def go() -> None:

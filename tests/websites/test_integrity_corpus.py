@@ -7,6 +7,7 @@ before/after edit of a real page must not. The rates are printed and written to 
 from __future__ import annotations
 
 import json
+import re
 from itertools import permutations
 from pathlib import Path
 
@@ -100,3 +101,21 @@ def test_a_deface_page_approved_as_baseline_is_not_flagged_against_itself() -> N
     for deface in deface_pages():
         data = deface.read_bytes()
         assert not assess(Baseline.approve(data, url=URL), data).defaced
+
+
+def test_deface_page_injected_into_an_intact_page_is_defaced() -> None:
+    """Partial defacement: the attacker's page body appended to the real page, which stays intact."""
+    _need_data()
+    injected = 0
+    for protected in protected_pages():
+        html = protected.read_text(errors="replace")
+        end = html.lower().rfind("</body>")
+        if end < 0:
+            continue
+        baseline = Baseline.approve(html, url=URL)
+        for deface in deface_pages():
+            body = re.search(r"<body[^>]*>(.*)</body>", deface.read_text(errors="replace"), re.S | re.I)
+            current = html[:end] + (body.group(1) if body else "") + html[end:]
+            assert assess(baseline, current).defaced, (protected.name, deface)
+            injected += 1
+    assert injected >= 100
