@@ -26,14 +26,10 @@ def websites() -> None:
 @click.argument("baseline", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("current", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True)
-@click.option(
-    "--url", default=PLACEHOLDER_URL, help="URL both pages were served from (tells own links from foreign)."
-)
+@click.option("--url", default=PLACEHOLDER_URL, help="URL both pages were served from (tells own links from foreign).")
 @click.option("--allow-domain", multiple=True, help="External domain the page may load from (repeatable).")
 @click.option("--ignore", multiple=True, help="CSS selector of a dynamic region to ignore (repeatable).")
-@click.option(
-    "--critical", multiple=True, help="CSS selector of an element that must not change (repeatable)."
-)
+@click.option("--critical", multiple=True, help="CSS selector of an element that must not change (repeatable).")
 @click.option("--fail-if-defaced", is_flag=True, help="Exit with status 1 when the verdict is defaced.")
 def compare(
     baseline: Path,
@@ -65,9 +61,7 @@ def compare(
 def check(url: str, baseline: Path | None, allow_private: bool, timeout: float) -> None:
     """Check URL once (status, latency, TLS, DNS, and a verdict against --baseline) and print JSON."""
     try:
-        site = SiteExpectations(
-            site_id=url, org="-", url=url, allow_private=allow_private, timeout_seconds=timeout
-        )
+        site = SiteExpectations(site_id=url, org="-", url=url, allow_private=allow_private, timeout_seconds=timeout)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
     approved = Baseline.approve(baseline.read_bytes(), url=url) if baseline else None
@@ -101,9 +95,7 @@ def result_summary(result: CheckResult) -> dict[str, Any]:
             "version": tls.version,
         },
         "tls_problems": list(result.tls_problems),
-        "dns": None
-        if result.dns is None
-        else {"a": result.dns.a, "aaaa": result.dns.aaaa, "cname": result.dns.cname},
+        "dns": None if result.dns is None else {"a": result.dns.a, "aaaa": result.dns.aaaa, "cname": result.dns.cname},
         "dns_problems": list(result.dns_problems),
         "verdict": result.verdict.as_dict() if result.verdict else None,
     }

@@ -51,9 +51,7 @@ def step(
     if state.status is Availability.DOWN:
         return replace(state, consecutive_failures=failures, last_error=error), None
     if failures >= threshold:
-        return AvailabilityState(
-            Availability.DOWN, failures, state.episode + 1, at, error
-        ), Transition.WENT_DOWN
+        return AvailabilityState(Availability.DOWN, failures, state.episode + 1, at, error), Transition.WENT_DOWN
     since = state.since if state.status is Availability.FAILING else at
     return AvailabilityState(Availability.FAILING, failures, state.episode, since, error), None
 
@@ -105,8 +103,7 @@ def latency_history(samples: Iterable[Sample], *, bucket: timedelta, origin: dat
         if s.up and s.latency_ms is not None:
             buckets.setdefault(int((s.at - origin) / bucket), []).append(s.latency_ms)
     return [
-        LatencyPoint(origin + n * bucket, len(v), _pct(v, 50), _pct(v, 95), max(v))
-        for n, v in sorted(buckets.items())
+        LatencyPoint(origin + n * bucket, len(v), _pct(v, 50), _pct(v, 95), max(v)) for n, v in sorted(buckets.items())
     ]
 
 

@@ -105,9 +105,7 @@ class Checker:
     async def __aenter__(self) -> Checker:
         return self
 
-    async def __aexit__(
-        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    async def __aexit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
@@ -166,19 +164,12 @@ class Checker:
         baseline: Baseline | None,
     ) -> CheckResult:
         up = fetched.status == site.expected_status
-        tls = (
-            facts_from_der(fetched.tls[1], now=now, version=fetched.tls[0].version()) if fetched.tls else None
-        )
+        tls = facts_from_der(fetched.tls[1], now=now, version=fetched.tls[0].version()) if fetched.tls else None
         https = urlsplit(fetched.final_url).scheme == "https"
         verdict: Verdict | None = None
         resources: tuple[tuple[str, bytes], ...] = ()
         body_sha256 = hashlib.sha256(fetched.body).hexdigest()
-        if (
-            baseline is not None
-            and up
-            and body_sha256 == baseline.html_sha256
-            and not site.content.fetch_subresources
-        ):
+        if baseline is not None and up and body_sha256 == baseline.html_sha256 and not site.content.fetch_subresources:
             verdict = UNCHANGED  # the very bytes that were approved: nothing to analyse
         elif baseline is not None and up:
             page = baseline.read(fetched.body)
@@ -222,9 +213,7 @@ class Checker:
             url, chain = location, (*chain, location)
         raise _Failed(FailureKind.REDIRECTS, f"more than {self.limits.max_redirects} redirects", chain)
 
-    async def _hop(
-        self, site: SiteExpectations, url: str, chain: tuple[str, ...]
-    ) -> tuple[_Fetched | None, str]:
+    async def _hop(self, site: SiteExpectations, url: str, chain: tuple[str, ...]) -> tuple[_Fetched | None, str]:
         try:
             self.guard.vet_url(url)
             client = self._clients[site.allow_private]
@@ -235,9 +224,7 @@ class Checker:
         except httpx.HTTPError as exc:
             raise _Failed(_kind(exc), f"{type(exc).__name__}: {exc}", chain) from exc
 
-    async def _get(
-        self, client: httpx.AsyncClient, url: str, chain: tuple[str, ...]
-    ) -> tuple[_Fetched | None, str]:
+    async def _get(self, client: httpx.AsyncClient, url: str, chain: tuple[str, ...]) -> tuple[_Fetched | None, str]:
         """One request; returns the page, or None and the Location to go to next."""
         started = time.perf_counter()
         async with client.stream("GET", url) as response:

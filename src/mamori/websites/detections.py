@@ -36,9 +36,7 @@ class Rule:
 RULES = MappingProxyType(
     {
         "down": Rule("website.down", "Website unavailable", Severity.HIGH, ("availability",)),
-        "defaced": Rule(
-            "website.defaced", "Website defaced", Severity.CRITICAL, ("attack.impact", "attack.t1491.002")
-        ),
+        "defaced": Rule("website.defaced", "Website defaced", Severity.CRITICAL, ("attack.impact", "attack.t1491.002")),
         "foreign_script": Rule(
             "website.foreign_script",
             "Foreign code injected into website",
@@ -46,19 +44,13 @@ RULES = MappingProxyType(
             ("attack.t1059.007",),
         ),
         "link_spam": Rule("website.link_spam", "Hidden link spam injected into website", Severity.MEDIUM),
-        "subresource_changed": Rule(
-            "website.subresource_changed", "Website script or style changed", Severity.MEDIUM
-        ),
-        "tls_expiring": Rule(
-            "website.tls_expiring", "Website certificate expiring or expired", Severity.MEDIUM
-        ),
+        "subresource_changed": Rule("website.subresource_changed", "Website script or style changed", Severity.MEDIUM),
+        "tls_expiring": Rule("website.tls_expiring", "Website certificate expiring or expired", Severity.MEDIUM),
         "tls_invalid": Rule("website.tls_invalid", "Website certificate rejected", Severity.HIGH),
         "tls_issuer": Rule(
             "website.tls_issuer_changed", "Website certificate from an unexpected issuer", Severity.HIGH
         ),
-        "dns_changed": Rule(
-            "website.dns_changed", "Website DNS answers changed", Severity.HIGH, ("attack.t1584.002",)
-        ),
+        "dns_changed": Rule("website.dns_changed", "Website DNS answers changed", Severity.HIGH, ("attack.t1584.002",)),
     }
 )
 _VISUAL = frozenset(
@@ -192,9 +184,7 @@ def _detection(
         producer=PRODUCER,
         rule_id=rule.id,
         rule_title=rule.title,
-        severity=Severity.HIGH
-        if kind == "tls_expiring" and any("expired" in r for r in reasons)
-        else rule.severity,
+        severity=Severity.HIGH if kind == "tls_expiring" and any("expired" in r for r in reasons) else rule.severity,
         org=site.org,
         timestamp=result.checked_at,
         entities={"url": site.url, "host": site.host, "site_id": site.site_id},

@@ -58,7 +58,5 @@ def dns_problems(expect: DNSExpectations, facts: DNSFacts | None) -> list[str]:
         ("CNAME", expect.cname, facts.cname),
     ):
         if wanted and tuple(sorted(wanted)) != tuple(sorted(got)):
-            problems.append(
-                f"{name} answers changed: expected {', '.join(wanted)}, got {', '.join(got) or 'none'}"
-            )
+            problems.append(f"{name} answers changed: expected {', '.join(wanted)}, got {', '.join(got) or 'none'}")
     return problems

@@ -109,16 +109,12 @@ class Baseline:
         )
 
 
-def assess(
-    baseline: Baseline, html: bytes | str, *, subresources: Mapping[str, str] | None = None
-) -> Verdict:
+def assess(baseline: Baseline, html: bytes | str, *, subresources: Mapping[str, str] | None = None) -> Verdict:
     """Compare ``html`` (untrusted bytes) with ``baseline``; never raises on bad input."""
     return verdict_of(baseline, baseline.read(html), subresources=subresources)
 
 
-def verdict_of(
-    baseline: Baseline, current: Page, *, subresources: Mapping[str, str] | None = None
-) -> Verdict:
+def verdict_of(baseline: Baseline, current: Page, *, subresources: Mapping[str, str] | None = None) -> Verdict:
     evidence, text_sim, struct_sim = findings_for(
         baseline.page,
         current,

@@ -94,15 +94,11 @@ def structure_similarity(a: Counter[str], b: Counter[str]) -> float:
 def _replacement(base: Page, cur: Page, replaced: float) -> list[Evidence]:
     out: list[Evidence] = []
     if replaced >= REPLACED_FROM:
-        out.append(
-            (FindingKind.REPLACED, W_REPLACED * replaced, f"page content replaced ({replaced:.0%} differs)")
-        )
+        out.append((FindingKind.REPLACED, W_REPLACED * replaced, f"page content replaced ({replaced:.0%} differs)"))
     if base.word_count >= 5 and cur.word_count == 0:
         out.append((FindingKind.EMPTIED, W_EMPTIED, "the page lost all its text"))
     if volatile_free(base.title) != volatile_free(cur.title):
-        out.append(
-            (FindingKind.TITLE, W_TITLE, f"title changed from {base.title[:80]!r} to {cur.title[:80]!r}")
-        )
+        out.append((FindingKind.TITLE, W_TITLE, f"title changed from {base.title[:80]!r} to {cur.title[:80]!r}"))
     return out
 
 
@@ -166,9 +162,7 @@ def _foreign(base: Page, cur: Page, allowed: frozenset[str]) -> list[Evidence]:
         new = sorted(h for h in cur.hosts(kind) - base.hosts(kind) if not matches_domain(h, known))
         if new:
             shown = ", ".join(new[:5]) + (f" and {len(new) - 5} more" if len(new) > 5 else "")
-            out.append(
-                (FindingKind.FOREIGN_SCRIPT, weight, f"new {_FOREIGN_NOUN[kind]} from unknown domain {shown}")
-            )
+            out.append((FindingKind.FOREIGN_SCRIPT, weight, f"new {_FOREIGN_NOUN[kind]} from unknown domain {shown}"))
     return out
 
 

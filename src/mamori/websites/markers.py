@@ -39,9 +39,7 @@ class Marker:
         if self.kind not in KINDS:
             raise ConfigurationError(f"kind must be one of {KINDS}", where=f"{MARKERS_FILE}:{self.id}")
         if not self.anchors or any(a != a.lower() or not a for a in self.anchors):
-            raise ConfigurationError(
-                "anchors must be non-empty lower-case literals", where=f"{MARKERS_FILE}:{self.id}"
-            )
+            raise ConfigurationError("anchors must be non-empty lower-case literals", where=f"{MARKERS_FILE}:{self.id}")
         try:
             object.__setattr__(self, "_regex", re.compile(self.pattern, re.IGNORECASE))
         except re.error as exc:

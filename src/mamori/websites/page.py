@@ -37,9 +37,7 @@ _BLACK = re.compile(
     r"(?:body|html)[^{}]{0,80}\{[^}]{0,400}?background(?:-color)?\s*:\s*(?:#000(?:000)?\b|black\b|rgb\(\s*0\s*,\s*0\s*,\s*0\s*\))",
     re.IGNORECASE,
 )
-_META_NAMES = frozenset(
-    {"description", "keywords", "og:title", "og:description", "twitter:title", "og:site_name"}
-)
+_META_NAMES = frozenset({"description", "keywords", "og:title", "og:description", "twitter:title", "og:site_name"})
 
 
 @dataclass(frozen=True, slots=True)

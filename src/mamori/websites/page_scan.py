@@ -216,9 +216,7 @@ def _body(scan: Scan, el: Any, hidden: bool) -> None:
     style = str(el.get("style", ""))
     if style:
         scan.style_text += f"\nbody {{{style}}}"
-    handlers = " ".join(
-        str(el.get(a, "")) for a in ("oncontextmenu", "onmousedown", "onkeydown", "onselectstart")
-    )
+    handlers = " ".join(str(el.get(a, "")) for a in ("oncontextmenu", "onmousedown", "onkeydown", "onselectstart"))
     scan.blocks_input = scan.blocks_input or bool(_BLOCKING.search(handlers))
 
 

@@ -89,9 +89,7 @@ class Scheduler:
             site = self.sites.get(site_id)
             if site is None or version != self._version.get(site_id):
                 continue  # removed or rescheduled
-            heapq.heappush(
-                self._heap, (next_due(site_id, site.interval_seconds, now + 1e-6), version, site_id)
-            )
+            heapq.heappush(self._heap, (next_due(site_id, site.interval_seconds, now + 1e-6), version, site_id))
             if site_id in self.running:
                 self.skipped += 1
                 continue

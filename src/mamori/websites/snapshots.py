@@ -126,9 +126,7 @@ class SnapshotStore:
 
     def list_(self, site_id: str) -> list[Snapshot]:
         folder = self._site_dir(site_id)
-        found = (
-            [_from_json(json.loads(p.read_text())) for p in folder.glob("*.json")] if folder.exists() else []
-        )
+        found = [_from_json(json.loads(p.read_text())) for p in folder.glob("*.json")] if folder.exists() else []
         return sorted(found, key=lambda s: (s.taken_at, s.id))
 
     def last_known_good(self, site_id: str) -> Snapshot | None:
@@ -139,9 +137,7 @@ class SnapshotStore:
         """A tar.gz of a known-good snapshot; refuses any other status (never hand back the defaced page)."""
         current = self.get_snapshot(snapshot.site_id, snapshot.id)
         if current.status is not SnapshotStatus.KNOWN_GOOD:
-            raise Conflict(
-                f"snapshot is {current.status}, only known-good versions are restored", where=snapshot.id
-            )
+            raise Conflict(f"snapshot is {current.status}, only known-good versions are restored", where=snapshot.id)
         files = [("index.html", self.get(current.html_sha256))]
         files += [(r.name, self.get(r.sha256)) for r in current.resources]
         manifest = "".join(f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in files)
@@ -152,11 +148,7 @@ class SnapshotStore:
         return _tar_gz(files, mtime=int(current.taken_at.timestamp()))
 
     def _site_dir(self, site_id: str) -> Path:
-        return (
-            self.root
-            / "snapshots"
-            / hashlib.sha256(site_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-        )
+        return self.root / "snapshots" / hashlib.sha256(site_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
     def _write_manifest(self, snapshot: Snapshot) -> None:
         path = self._site_dir(snapshot.site_id) / f"{snapshot.id}.json"
@@ -197,9 +189,7 @@ def _to_json(s: Snapshot) -> dict[str, object]:
         "taken_at": s.taken_at.isoformat(),
         "html_sha256": s.html_sha256,
         "status": str(s.status),
-        "resources": [
-            {"url": r.url, "sha256": r.sha256, "size": r.size, "name": r.name} for r in s.resources
-        ],
+        "resources": [{"url": r.url, "sha256": r.sha256, "size": r.size, "name": r.name} for r in s.resources],
     }
 
 
@@ -212,8 +202,6 @@ def _from_json(d: dict[str, object]) -> Snapshot:
         url=str(d["url"]),
         taken_at=datetime.fromisoformat(str(d["taken_at"])),
         html_sha256=str(d["html_sha256"]),
-        resources=tuple(
-            Resource(str(r["url"]), str(r["sha256"]), int(r["size"]), str(r["name"])) for r in resources
-        ),
+        resources=tuple(Resource(str(r["url"]), str(r["sha256"]), int(r["size"]), str(r["name"])) for r in resources),
         status=SnapshotStatus(str(d["status"])),
     )

@@ -146,9 +146,7 @@ class Target:
 class SSRFGuard:
     """Vets URLs and the addresses behind them; one instance is shared by every check."""
 
-    def __init__(
-        self, resolver: Resolver | None = None, *, allowed_ports: frozenset[int] | None = None
-    ) -> None:
+    def __init__(self, resolver: Resolver | None = None, *, allowed_ports: frozenset[int] | None = None) -> None:
         self.resolver: Resolver = resolver or SystemResolver()
         self.allowed_ports = allowed_ports
 

@@ -27,11 +27,7 @@ def facts_from_der(der: bytes, *, now: datetime, version: str | None = None) -> 
     not_after = cert.not_valid_after_utc
     try:
         san = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
-        names = (
-            tuple(san.get_values_for_type(x509.DNSName))
-            if isinstance(san, x509.SubjectAlternativeName)
-            else ()
-        )
+        names = tuple(san.get_values_for_type(x509.DNSName)) if isinstance(san, x509.SubjectAlternativeName) else ()
     except x509.ExtensionNotFound:
         names = ()
     return TLSFacts(

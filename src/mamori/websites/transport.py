@@ -19,9 +19,7 @@ from mamori.websites.ssrf import SSRFGuard
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):
-    def __init__(
-        self, guard: SSRFGuard, *, allow_private: bool, inner: httpcore.AsyncNetworkBackend | None = None
-    ):
+    def __init__(self, guard: SSRFGuard, *, allow_private: bool, inner: httpcore.AsyncNetworkBackend | None = None):
         self.guard = guard
         self.allow_private = allow_private
         self.inner = inner or httpcore.AnyIOBackend()
