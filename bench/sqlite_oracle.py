@@ -115,10 +115,12 @@ def _rowids(query: str) -> str:
     head = "SELECT * FROM logs WHERE "
     if not query.startswith(head):
         raise ValueError(f"unexpected query shape: {query[:80]}")
-    return "SELECT rowid - 1 FROM logs WHERE " + query[len(head):]
+    return "SELECT rowid - 1 FROM logs WHERE " + query[len(head) :]
 
 
-def run_queries(conn: sqlite3.Connection, queries: Sequence[tuple[str, str]]) -> tuple[set[tuple[str, int]], dict[str, str]]:
+def run_queries(
+    conn: sqlite3.Connection, queries: Sequence[tuple[str, str]]
+) -> tuple[set[tuple[str, int]], dict[str, str]]:
     verdicts: set[tuple[str, int]] = set()
     errors: dict[str, str] = {}
     for rule_id, sql in queries:
@@ -129,7 +131,9 @@ def run_queries(conn: sqlite3.Connection, queries: Sequence[tuple[str, str]]) ->
     return verdicts, errors
 
 
-def engine_verdicts(engine: Engine, events: Sequence[dict[str, Any]], rule_ids: set[str]) -> set[tuple[str, int]]:
+def engine_verdicts(
+    engine: Engine, events: Sequence[dict[str, Any]], rule_ids: set[str]
+) -> set[tuple[str, int]]:
     out: set[tuple[str, int]] = set()
     for row, event in enumerate(events):
         for plan in engine.evaluate(event):
@@ -173,5 +177,13 @@ def compare(engine: Engine, events: Sequence[dict[str, Any]], rule_dirs: Sequenc
     ours = engine_verdicts(engine, events, compared)
     engine_seconds = time.perf_counter() - start
     theirs = {v for v in sql if v[0] in compared}
-    return Comparison(len(ours & theirs), sorted(ours - theirs), sorted(theirs - ours), len(compared), not_converted,
-                      converted.seconds, sql_seconds, engine_seconds)
+    return Comparison(
+        len(ours & theirs),
+        sorted(ours - theirs),
+        sorted(theirs - ours),
+        len(compared),
+        not_converted,
+        converted.seconds,
+        sql_seconds,
+        engine_seconds,
+    )

@@ -15,8 +15,10 @@ _counter = itertools.count()
 def rule_text(detection: str, *, logsource: str = "category: webserver", extra: str = "") -> str:
     number = next(_counter)
     body = textwrap.indent(textwrap.dedent(detection).strip(), "    ")
-    return (f"title: test rule {number}\nid: 00000000-0000-4000-8000-{number:012d}\n"
-            f"logsource:\n    {logsource}\ndetection:\n{body}\nlevel: high\n{extra}")
+    return (
+        f"title: test rule {number}\nid: 00000000-0000-4000-8000-{number:012d}\n"
+        f"logsource:\n    {logsource}\ndetection:\n{body}\nlevel: high\n{extra}"
+    )
 
 
 def engine_for(tmp: Path, *texts: str) -> Engine:

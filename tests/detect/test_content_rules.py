@@ -74,7 +74,11 @@ def test_rule_samples(engine: Engine, rule_id: str, expected: bool, events: list
 
 def test_every_rule_has_samples_and_loads(engine: Engine) -> None:
     assert engine.refused == []
-    tested = {doc["rule_id"] for t in CONTENT_RULES.rglob("*.tests.yml") for doc in yaml.safe_load_all(t.read_text())}
+    tested = {
+        doc["rule_id"]
+        for t in CONTENT_RULES.rglob("*.tests.yml")
+        for doc in yaml.safe_load_all(t.read_text())
+    }
     ids = {p.rule_id for p in engine.rules.plans} | {c.rule_id for c in engine.correlations.rules}
     assert ids, "no content rules loaded"
     assert ids <= tested, f"rules without samples: {sorted(ids - tested)}"

@@ -43,7 +43,9 @@ def test_security_rules_agree_with_sqlite_backend(records: list[dict[str, Any]],
 
 @pytest.mark.shared_data
 @pytest.mark.skipif(not os.environ.get("MAMORI_FULL_ORACLE"), reason="full oracle: set MAMORI_FULL_ORACLE=1")
-def test_all_windows_rules_agree_with_sqlite_backend(records: list[dict[str, Any]], sigmahq_engine: Engine) -> None:
+def test_all_windows_rules_agree_with_sqlite_backend(
+    records: list[dict[str, Any]], sigmahq_engine: Engine
+) -> None:
     from tests.detect.conftest import SIGMAHQ_DIRS
 
     result = sqlite_oracle.compare(sigmahq_engine, records, SIGMAHQ_DIRS)

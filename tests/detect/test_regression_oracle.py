@@ -26,8 +26,11 @@ def _tests() -> list[Any]:
             evtx = info.parent / Path(test["path"]).name
             for kind in ("evtx", "json"):
                 name = f"{info.parent.name}:{kind}"
-                out.append(pytest.param(evtx.with_suffix("." + kind), rule_id, test.get("match_count", 1), kind,
-                                        id=name))
+                out.append(
+                    pytest.param(
+                        evtx.with_suffix("." + kind), rule_id, test.get("match_count", 1), kind, id=name
+                    )
+                )
     return out
 
 

@@ -26,7 +26,12 @@ CASES: list[tuple[str, str, dict[str, Any], bool]] = [
     ("endswith", "sel:\n  f|endswith: '.EXE'\ncondition: sel", web(f="c:\\x.exe"), True),
     ("list is OR", "sel:\n  f:\n    - a\n    - b\ncondition: sel", web(f="b"), True),
     ("contains|all", "sel:\n  f|contains|all:\n    - a\n    - b\ncondition: sel", web(f="xbxa"), True),
-    ("contains|all needs all", "sel:\n  f|contains|all:\n    - a\n    - b\ncondition: sel", web(f="xa"), False),
+    (
+        "contains|all needs all",
+        "sel:\n  f|contains|all:\n    - a\n    - b\ncondition: sel",
+        web(f="xa"),
+        False,
+    ),
     ("map is AND", "sel:\n  f: a\n  g: b\ncondition: sel", web(f="a", g="c"), False),
     ("list of maps is OR", "sel:\n  - f: a\n  - g: b\ncondition: sel", web(f="x", g="b"), True),
     ("number equals int", "sel:\n  n: 4624\ncondition: sel", web(n=4624), True),
@@ -50,11 +55,25 @@ CASES: list[tuple[str, str, dict[str, Any], bool]] = [
     ("cidr v6", "sel:\n  ip|cidr: 'fe80::/10'\ncondition: sel", web(ip="FE80::1"), True),
     ("cidr not an ip", "sel:\n  ip|cidr: 10.0.0.0/8\ncondition: sel", web(ip="10.0.0.1:80x"), False),
     ("base64", "sel:\n  f|base64: 'evil'\ncondition: sel", web(f="ZXZpbA=="), True),
-    ("base64offset|contains", "sel:\n  f|base64offset|contains: 'evil'\ncondition: sel", web(f="xxYWV2aWxxx"), True),
-    ("wide|base64offset", "sel:\n  f|wide|base64offset|contains: 'ping'\ncondition: sel",
-     web(f="powershell -enc cABpAG4AZwA="), True),
+    (
+        "base64offset|contains",
+        "sel:\n  f|base64offset|contains: 'evil'\ncondition: sel",
+        web(f="xxYWV2aWxxx"),
+        True,
+    ),
+    (
+        "wide|base64offset",
+        "sel:\n  f|wide|base64offset|contains: 'ping'\ncondition: sel",
+        web(f="powershell -enc cABpAG4AZwA="),
+        True,
+    ),
     ("windash", "sel:\n  f|windash|contains: ' -enc '\ncondition: sel", web(f="ps /enc x"), True),
-    ("windash en dash", "sel:\n  f|windash|contains: ' -enc '\ncondition: sel", web(f="ps \u2013enc x"), True),
+    (
+        "windash en dash",
+        "sel:\n  f|windash|contains: ' -enc '\ncondition: sel",
+        web(f="ps \u2013enc x"),
+        True,
+    ),
     ("gt", "sel:\n  n|gt: 10\ncondition: sel", web(n=11), True),
     ("gt equal", "sel:\n  n|gt: 10\ncondition: sel", web(n="10"), False),
     ("gte", "sel:\n  n|gte: 10\ncondition: sel", web(n="10"), True),
@@ -72,7 +91,12 @@ CASES: list[tuple[str, str, dict[str, Any], bool]] = [
     ("keyword contains", "keywords:\n  - 'evil'\ncondition: keywords", web(f="an EVIL thing"), True),
     ("keyword not in envelope", "keywords:\n  - 'webserver'\ncondition: keywords", web(f="x"), False),
     ("keyword list", "keywords:\n  - foo\n  - bar\ncondition: keywords", web(f="a bar"), True),
-    ("keyword and field", "keywords:\n  - bad\nsel:\n  f: x\ncondition: keywords and sel", web(f="x", g="bad"), True),
+    (
+        "keyword and field",
+        "keywords:\n  - bad\nsel:\n  f: x\ncondition: keywords and sel",
+        web(f="x", g="bad"),
+        True,
+    ),
     ("not", "sel:\n  f: a\ncondition: not sel", web(f="b"), True),
     ("not absent field", "sel:\n  f: a\ncondition: not sel", web(g="b"), True),
     ("1 of pattern", "sel1:\n  f: a\nsel2:\n  f: b\ncondition: 1 of sel*", web(f="b"), True),
@@ -81,17 +105,33 @@ CASES: list[tuple[str, str, dict[str, Any], bool]] = [
     ("1 of them", "sel1:\n  f: a\nsel2:\n  g: b\ncondition: 1 of them", web(f="z", g="b"), True),
     ("precedence and over or", "a:\n  f: 1\nb:\n  g: 1\nc:\n  h: 1\ncondition: a or b and c", web(f=1), True),
     ("parentheses", "a:\n  f: 1\nb:\n  g: 1\nc:\n  h: 1\ncondition: (a or b) and c", web(f=1), False),
-    ("and not 1 of filter", "sel:\n  f: a\nfilter_x:\n  g: b\nfilter_y:\n  h: c\ncondition: sel and not 1 of filter_*",
-     web(f="a", h="c"), False),
+    (
+        "and not 1 of filter",
+        "sel:\n  f: a\nfilter_x:\n  g: b\nfilter_y:\n  h: c\ncondition: sel and not 1 of filter_*",
+        web(f="a", h="c"),
+        False,
+    ),
     ("list field any element", "sel:\n  tags: b\ncondition: sel", web(tags=["a", "B"]), True),
     ("list field contains", "sel:\n  tags|contains: xb\ncondition: sel", web(tags=["a", "xbx"]), True),
-    ("nested JSON dotted name", "sel:\n  http.method: POST\ncondition: sel", web(http={"method": "post"}), True),
-    ("dotted name in flat event", "sel:\n  http.method: POST\ncondition: sel", web(**{"http.method": "POST"}), True),
+    (
+        "nested JSON dotted name",
+        "sel:\n  http.method: POST\ncondition: sel",
+        web(http={"method": "post"}),
+        True,
+    ),
+    (
+        "dotted name in flat event",
+        "sel:\n  http.method: POST\ncondition: sel",
+        web(**{"http.method": "POST"}),
+        True,
+    ),
     ("unicode case-insensitive", "sel:\n  f|contains: 'ÄRGER'\ncondition: sel", web(f="großer ärger"), True),
 ]
 
 
-@pytest.mark.parametrize(("detection", "event", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("detection", "event", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_semantics(tmp_path: Path, detection: str, event: dict[str, Any], expected: bool) -> None:
     engine = engine_for(tmp_path, rule_text(detection))
     assert engine.refused == []
@@ -100,7 +140,9 @@ def test_semantics(tmp_path: Path, detection: str, event: dict[str, Any], expect
 
 def test_expand_placeholder_without_value_is_refused(tmp_path: Path) -> None:
     engine = engine_for(tmp_path, rule_text("sel:\n  f|expand: '%admins%'\ncondition: sel"))
-    assert [r.reason for r in engine.refused] == ["placeholder %admins% has no value (define it in a pipeline)"]
+    assert [r.reason for r in engine.refused] == [
+        "placeholder %admins% has no value (define it in a pipeline)"
+    ]
 
 
 def test_expand_placeholder_with_value_from_a_pipeline(tmp_path: Path) -> None:
@@ -132,8 +174,10 @@ def test_unmapped_logsource_is_refused(tmp_path: Path) -> None:
 
 
 def test_routing_keeps_rules_to_their_log_source(tmp_path: Path) -> None:
-    sysmon = rule_text("sel:\n  Image|endswith: '\\cmd.exe'\ncondition: sel",
-                       logsource="category: process_creation\n    product: windows")
+    sysmon = rule_text(
+        "sel:\n  Image|endswith: '\\cmd.exe'\ncondition: sel",
+        logsource="category: process_creation\n    product: windows",
+    )
     engine = engine_for(tmp_path, sysmon)
     base = {"Image": "C:\\Windows\\System32\\cmd.exe"}
     assert matches(engine, {**base, "Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1})
@@ -145,8 +189,10 @@ def test_routing_keeps_rules_to_their_log_source(tmp_path: Path) -> None:
 
 
 def test_security_4688_variant_dropped_when_a_field_is_missing_there(tmp_path: Path) -> None:
-    text = rule_text("sel:\n  OriginalFileName: 'cmd.exe'\ncondition: sel",
-                     logsource="category: process_creation\n    product: windows")
+    text = rule_text(
+        "sel:\n  OriginalFileName: 'cmd.exe'\ncondition: sel",
+        logsource="category: process_creation\n    product: windows",
+    )
     engine = engine_for(tmp_path, text)
     assert {p.variant for p in engine.rules.plans} == {"windows-sysmon"}
 
@@ -165,7 +211,9 @@ def test_regex_refused_by_re2_is_reported(tmp_path: Path) -> None:
 
 def test_one_bad_rule_does_not_stop_the_pack(tmp_path: Path) -> None:
     good = rule_text("sel:\n  f: a\ncondition: sel")
-    engine = engine_for(tmp_path, good, "title: broken\ndetection: [not, a, map]\n", "::: not yaml :::\n  - [")
+    engine = engine_for(
+        tmp_path, good, "title: broken\ndetection: [not, a, map]\n", "::: not yaml :::\n  - ["
+    )
     assert len(engine.rules.plans) == 1
     assert len({r.path for r in engine.refused}) == 2
     assert matches(engine, web(f="a"))
