@@ -57,6 +57,8 @@ def compile_dirs(directories: Sequence[Path], pipelines_dir: Path = routing.PIPE
             out.correlations.append(plan_correlation(corr, path))
         except RuleRefused as exc:
             out.refused.append(_refusal(path, corr, exc.message))
+        except Exception as exc:  # untrusted content: one correlation's surprise must not stop the pack
+            out.refused.append(_refusal(path, corr, f"correlation: {type(exc).__name__}: {exc}"))
     return out
 
 
