@@ -67,6 +67,8 @@ def variants(rule: SigmaRule, pipelines: dict[str, ProcessingPipeline]) -> list[
     out: list[tuple[str, SigmaRule]] = []
     failures: list[str] = []
     for name, pipeline in pipelines.items():
+        if not _may_route(pipeline, rule):
+            continue  # deep-copying and processing a rule costs milliseconds: skip variants that cannot apply
         processed = copy.deepcopy(rule)
         try:
             pipeline.apply(processed)
@@ -84,6 +86,17 @@ def variants(rule: SigmaRule, pipelines: dict[str, ProcessingPipeline]) -> list[
         f"log source product={ls.product} category={ls.category} service={ls.service}"
         " is not mapped by any pipeline"
     )
+
+
+def _may_route(pipeline: ProcessingPipeline, rule: SigmaRule) -> bool:
+    """Whether any route item of the pipeline matches the rule (checked again, exactly, by applying it)."""
+    try:
+        return any(
+            item.identifier and item.identifier.startswith(ROUTE_PREFIX) and item.match_rule_conditions(rule)
+            for item in pipeline.items
+        )
+    except SigmaError:
+        return True  # let apply() report it
 
 
 def route_of(tree: Any) -> Route:
