@@ -30,12 +30,22 @@ def case(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copy(path, logs / "win" / path.name)
     twin = next((need(REGRESSION) / "rules" / "windows" / "process_creation").rglob("*.json"))
     shutil.copy(twin, logs / "win" / "twin.json")
-    web = [{"source": "webserver", "c-ip": "192.0.2.7", "cs-method": "GET", "sc-status": 200,
-            "c-uri": "/x?id=1%20union%20select%201", "@timestamp": "2026-11-23T10:00:00Z"},
-           {"source": "webserver", "c-ip": "192.0.2.8", "cs-method": "GET", "sc-status": 200, "c-uri": "/"}]
+    web = [
+        {
+            "source": "webserver",
+            "c-ip": "192.0.2.7",
+            "cs-method": "GET",
+            "sc-status": 200,
+            "c-uri": "/x?id=1%20union%20select%201",
+            "@timestamp": "2026-11-23T10:00:00Z",
+        },
+        {"source": "webserver", "c-ip": "192.0.2.8", "cs-method": "GET", "sc-status": 200, "c-uri": "/"},
+    ]
     (logs / "web.jsonl").write_bytes(b"\n".join(orjson.dumps(w) for w in web) + b"\n{not json}\n")
     first = sorted(EAS.rglob("*.evtx"))[0].read_bytes()
-    (logs / "damaged.evtx").write_bytes(first[: 4096 + 1200] + bytes(2000) + first[4096 + 3200 :])  # zeroed records
+    (logs / "damaged.evtx").write_bytes(
+        first[: 4096 + 1200] + bytes(2000) + first[4096 + 3200 :]
+    )  # zeroed records
     rules_dir = root / "rules"
     rules_dir.mkdir()
     shutil.copytree(CONTENT_RULES, rules_dir / "mamori")
@@ -46,8 +56,11 @@ def case(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def invoke(case: Path, *args: str) -> tuple[str, str]:
     runner = CliRunner()
-    result = runner.invoke(hunt, [str(case / "logs"), "--rules", str(case / "rules"), "--cache-dir",
-                                  str(case / "cache"), *args], catch_exceptions=False)
+    result = runner.invoke(
+        hunt,
+        [str(case / "logs"), "--rules", str(case / "rules"), "--cache-dir", str(case / "cache"), *args],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.stderr
     return result.stdout, result.stderr
 
@@ -91,12 +104,17 @@ def test_hunt_csv_table_min_level_and_jobs(case: Path, tmp_path: Path) -> None:
 
 
 def test_rules_check_reports_each_refusal(tmp_path: Path) -> None:
-    (tmp_path / "ok.yml").write_text("title: ok\nid: 30000000-0000-4000-8000-000000000001\n"
-                                     "logsource: {category: webserver}\ndetection: {s: {a: 1}, condition: s}\n")
-    (tmp_path / "cloudless.yml").write_text("title: nowhere\nid: 30000000-0000-4000-8000-000000000002\n"
-                                            "logsource: {product: nowhere}\ndetection: {s: {a: 1}, condition: s}\n")
-    (tmp_path / "broken.yml").write_text("title: broken\nlogsource: {category: webserver}\n"
-                                         "detection: {s: {a: 1}, condition: s and nothere}\n")
+    (tmp_path / "ok.yml").write_text(
+        "title: ok\nid: 30000000-0000-4000-8000-000000000001\n"
+        "logsource: {category: webserver}\ndetection: {s: {a: 1}, condition: s}\n"
+    )
+    (tmp_path / "cloudless.yml").write_text(
+        "title: nowhere\nid: 30000000-0000-4000-8000-000000000002\n"
+        "logsource: {product: nowhere}\ndetection: {s: {a: 1}, condition: s}\n"
+    )
+    (tmp_path / "broken.yml").write_text(
+        "title: broken\nlogsource: {category: webserver}\ndetection: {s: {a: 1}, condition: s and nothere}\n"
+    )
     result = CliRunner().invoke(rules, ["check", str(tmp_path)])
     assert result.exit_code == 1
     assert "cloudless.yml: 30000000-0000-4000-8000-000000000002 log source product=nowhere" in result.output
@@ -113,7 +131,17 @@ def test_rules_check_content_is_clean() -> None:
 def test_table_is_readable() -> None:
     from mamori.cli.hunt import table
 
-    text = table([{"timestamp": "2026-11-23T10:00:00.123456Z", "level": "high", "rule_title": "T" * 80,
-                   "event": {"host": "ws1"}, "source": "/x/a.evtx", "record_id": 7}])
+    text = table(
+        [
+            {
+                "timestamp": "2026-11-23T10:00:00.123456Z",
+                "level": "high",
+                "rule_title": "T" * 80,
+                "event": {"host": "ws1"},
+                "source": "/x/a.evtx",
+                "record_id": 7,
+            }
+        ]
+    )
     assert "a.evtx:7" in text and "…" in text
     _ = io.StringIO(text)

@@ -43,15 +43,24 @@ def engine_with(tmp_path: Path, *bodies: str) -> Engine:
 
 def stream(*items: tuple[float, str, dict[str, Any]]) -> list[dict[str, Any]]:
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    return [{"source": "webserver", "action": action, "@timestamp": (start + timedelta(seconds=t)).isoformat(),
-             **fields} for t, action, fields in items]
+    return [
+        {
+            "source": "webserver",
+            "action": action,
+            "@timestamp": (start + timedelta(seconds=t)).isoformat(),
+            **fields,
+        }
+        for t, action, fields in items
+    ]
 
 
 def fired(engine: Engine, events: list[dict[str, Any]]) -> list[str]:
     return [d.rule_id for d in engine.match(events) if d.producer == "correlation"]
 
 
-EVENT_COUNT = corr("  type: event_count\n  rules: [failed]\n  group-by: [ip]\n  timespan: 60s\n  condition: {gte: 3}\n")
+EVENT_COUNT = corr(
+    "  type: event_count\n  rules: [failed]\n  group-by: [ip]\n  timespan: 60s\n  condition: {gte: 3}\n"
+)
 
 
 def test_event_count_fires_once_per_burst(tmp_path: Path) -> None:
@@ -75,8 +84,10 @@ def test_base_rules_of_a_correlation_are_not_reported_alone(tmp_path: Path) -> N
 
 
 def test_value_count(tmp_path: Path) -> None:
-    body = corr("  type: value_count\n  rules: [failed]\n  group-by: [ip]\n  timespan: 10m\n"
-                "  condition: {gte: 3, field: user}\n")
+    body = corr(
+        "  type: value_count\n  rules: [failed]\n  group-by: [ip]\n  timespan: 10m\n"
+        "  condition: {gte: 3, field: user}\n"
+    )
     engine = engine_with(tmp_path, body)
     same_user = stream(*[(i, "fail", {"ip": "a", "user": "u"}) for i in range(10)])
     spray = stream(*[(i, "fail", {"ip": "b", "user": f"u{i}"}) for i in range(3)])
@@ -95,8 +106,10 @@ def test_temporal_any_order(tmp_path: Path) -> None:
 
 
 def test_temporal_ordered_with_aliases(tmp_path: Path) -> None:
-    body = corr("  type: temporal_ordered\n  rules: [failed, ok]\n  group-by: [who]\n  timespan: 1h\n"
-                "  aliases:\n    who:\n      failed: target\n      ok: user\n")
+    body = corr(
+        "  type: temporal_ordered\n  rules: [failed, ok]\n  group-by: [who]\n  timespan: 1h\n"
+        "  aliases:\n    who:\n      failed: target\n      ok: user\n"
+    )
     engine = engine_with(tmp_path, body)
     good = stream((0, "fail", {"target": "bob"}), (10, "ok", {"user": "bob"}))
     assert len(fired(engine, good)) == 1
@@ -107,8 +120,10 @@ def test_temporal_ordered_with_aliases(tmp_path: Path) -> None:
 
 
 def test_extended_temporal_condition(tmp_path: Path) -> None:
-    body = corr("  type: temporal\n  rules: [failed, ok]\n  group-by: [ip]\n  timespan: 1m\n"
-                "  condition: failed and not ok\n")
+    body = corr(
+        "  type: temporal\n  rules: [failed, ok]\n  group-by: [ip]\n  timespan: 1m\n"
+        "  condition: failed and not ok\n"
+    )
     engine = engine_with(tmp_path, body)
     assert len(fired(engine, stream((0, "fail", {"ip": "a"})))) == 1
 
@@ -122,14 +137,18 @@ def test_state_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_unsupported_condition_is_refused(tmp_path: Path) -> None:
-    body = corr("  type: event_count\n  rules: [failed]\n  group-by: [ip]\n  timespan: 1m\n  condition: {lt: 3}\n")
+    body = corr(
+        "  type: event_count\n  rules: [failed]\n  group-by: [ip]\n  timespan: 1m\n  condition: {lt: 3}\n"
+    )
     engine = engine_with(tmp_path, body)
     assert engine.correlations.rules == []
     assert any("window-end" in r.reason for r in engine.refused)
 
 
 def test_unresolvable_reference_is_refused(tmp_path: Path) -> None:
-    body = corr("  type: event_count\n  rules: [nowhere]\n  group-by: [ip]\n  timespan: 1m\n  condition: {gte: 3}\n")
+    body = corr(
+        "  type: event_count\n  rules: [nowhere]\n  group-by: [ip]\n  timespan: 1m\n  condition: {gte: 3}\n"
+    )
     engine = engine_with(tmp_path, body)
     assert engine.correlations.rules == []
     assert any(r.reason.startswith("correlation:") for r in engine.refused)
@@ -146,8 +165,10 @@ def test_sigma_correlation_samples_load_or_are_refused_with_a_reason() -> None:
 
 
 def test_extended_condition_negation_blocks(tmp_path: Path) -> None:
-    body = corr("  type: temporal\n  rules: [failed, ok]\n  group-by: [ip]\n  timespan: 1m\n"
-                "  condition: failed and ok\n")
+    body = corr(
+        "  type: temporal\n  rules: [failed, ok]\n  group-by: [ip]\n  timespan: 1m\n"
+        "  condition: failed and ok\n"
+    )
     engine = engine_with(tmp_path, body)
     assert fired(engine, stream((0, "fail", {"ip": "a"}))) == []
     assert len(fired(engine, stream((5, "ok", {"ip": "a"})))) == 1

@@ -45,7 +45,9 @@ def load_pipelines(directory: Path = PIPELINES) -> dict[str, ProcessingPipeline]
 
 
 @functools.lru_cache(maxsize=8)
-def _load_pipelines(directory: Path, stamp: tuple[tuple[str, int, int], ...]) -> dict[str, ProcessingPipeline]:
+def _load_pipelines(
+    directory: Path, stamp: tuple[tuple[str, int, int], ...]
+) -> dict[str, ProcessingPipeline]:
     """Variant name (file stem) → pipeline, in a stable order.
 
     Files named ``common*.yml`` are not variants: they run first in every variant (placeholder values,
