@@ -186,7 +186,8 @@ def report(floor: dict[str, Any], engine: dict[str, Any], sqlite: dict[str, Any]
         f"   ({sqlite['queries']:,} queries; conversion {sqlite['convert_seconds']:.0f} s not counted)"
     )
     print(
-        f"  ratios: engine/floor {rate['engine'] / rate['floor']:.2f}, engine/sqlite {rate['engine'] / rate['sqlite']:.1f}x"
+        f"  ratios: engine/floor {rate['engine'] / rate['floor']:.2f}, "
+        f"engine/sqlite {rate['engine'] / rate['sqlite']:.1f}x"
     )
     print(
         f"  Oracle 2: {sqlite['compared_rules']:,} rules compared, {sqlite['hits_both']:,} hits agree, "

@@ -1,6 +1,6 @@
 """Oracle 2: the same rules, converted by pySigma's SQLite backend with the same pipelines, run in SQLite.
 
-Used by ``bench/bench_hunt.py`` (the SQLite-backend approach, timed) and ``tests/detect/test_differential.py``.
+Used by ``bench/bench_hunt.py`` (the SQLite-backend approach, timed) and ``tests/detect/test_differential``.
 The records are our flattened events, one row each (one ``TEXT COLLATE NOCASE`` column per field, as Zircolite
 builds its table; a ``fulltext`` column joins every non-envelope value for keyword rules). REGEXP is provided
 with Python's ``re``.
@@ -53,7 +53,7 @@ def build_db(events: Sequence[dict[str, Any]], extra_columns: Sequence[str] = ()
         for name in event:
             if name != "raw":
                 columns.setdefault(name.lower(), name)
-    names = list(columns.values()) + [FULLTEXT]
+    names = [*columns.values(), FULLTEXT]
     conn = sqlite3.connect(":memory:")
     conn.create_function("REGEXP", 2, _regexp, deterministic=True)
     # TEXT COLLATE NOCASE columns as Zircolite builds them: values compare as text (EventID 4624 = '4624'),

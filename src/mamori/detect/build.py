@@ -40,7 +40,7 @@ class Compiled:
         """Bytecode by plan position; empty when the cache was written by another Python version."""
         if len(self.code) != len(self.plans):
             return {}
-        return {i: marshal.loads(blob) for i, blob in enumerate(self.code)}
+        return {i: marshal.loads(blob) for i, blob in enumerate(self.code)}  # noqa: S302 - our private cache
 
 
 def default_cache_dir() -> Path:

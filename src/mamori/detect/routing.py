@@ -39,7 +39,7 @@ class Route:
 
 
 def load_pipelines(directory: Path = PIPELINES) -> dict[str, ProcessingPipeline]:
-    """Variant name (file stem) → pipeline; parsed once per content of the folder (pipelines reset on apply)."""
+    """Variant name (file stem) → pipeline; parsed once per folder content (pipelines reset on apply)."""
     stamp = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(directory.glob("*.yml")))
     return _load_pipelines(directory, stamp)
 

@@ -24,7 +24,7 @@ class RuleSet:
     """Immutable once built: an engine swaps whole rule sets on reload."""
 
     def __init__(self, plans: Iterable[Plan], codes: dict[int, CodeType] | None = None) -> None:
-        """``codes``: bytecode by position in ``plans`` (from the cache), so that loading skips ``compile``."""
+        """``codes``: bytecode by position in ``plans`` (from the cache): loading then skips ``compile``."""
         self.plans: list[Plan] = []
         self.predicates: list[Predicate] = []
         self.broken: list[tuple[Plan, str]] = []
