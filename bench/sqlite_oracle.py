@@ -1,6 +1,6 @@
 """Oracle 2: the same rules, converted by pySigma's SQLite backend with the same pipelines, run in SQLite.
 
-Used by ``bench/bench_hunt.py`` (the SQLite-backend approach, timed) and ``tests/detect/test_differential.py``.
+Used by ``bench/bench_hunt.py`` (the SQLite-backend approach, timed) and ``tests/detect/test_differential``.
 The records are our flattened events, one row each (one ``TEXT COLLATE NOCASE`` column per field, as Zircolite
 builds its table; a ``fulltext`` column joins every non-envelope value for keyword rules). REGEXP is provided
 with Python's ``re``.
@@ -53,7 +53,7 @@ def build_db(events: Sequence[dict[str, Any]], extra_columns: Sequence[str] = ()
         for name in event:
             if name != "raw":
                 columns.setdefault(name.lower(), name)
-    names = list(columns.values()) + [FULLTEXT]
+    names = [*columns.values(), FULLTEXT]
     conn = sqlite3.connect(":memory:")
     conn.create_function("REGEXP", 2, _regexp, deterministic=True)
     # TEXT COLLATE NOCASE columns as Zircolite builds them: values compare as text (EventID 4624 = '4624'),
@@ -115,10 +115,12 @@ def _rowids(query: str) -> str:
     head = "SELECT * FROM logs WHERE "
     if not query.startswith(head):
         raise ValueError(f"unexpected query shape: {query[:80]}")
-    return "SELECT rowid - 1 FROM logs WHERE " + query[len(head):]
+    return "SELECT rowid - 1 FROM logs WHERE " + query[len(head) :]
 
 
-def run_queries(conn: sqlite3.Connection, queries: Sequence[tuple[str, str]]) -> tuple[set[tuple[str, int]], dict[str, str]]:
+def run_queries(
+    conn: sqlite3.Connection, queries: Sequence[tuple[str, str]]
+) -> tuple[set[tuple[str, int]], dict[str, str]]:
     verdicts: set[tuple[str, int]] = set()
     errors: dict[str, str] = {}
     for rule_id, sql in queries:
@@ -173,5 +175,13 @@ def compare(engine: Engine, events: Sequence[dict[str, Any]], rule_dirs: Sequenc
     ours = engine_verdicts(engine, events, compared)
     engine_seconds = time.perf_counter() - start
     theirs = {v for v in sql if v[0] in compared}
-    return Comparison(len(ours & theirs), sorted(ours - theirs), sorted(theirs - ours), len(compared), not_converted,
-                      converted.seconds, sql_seconds, engine_seconds)
+    return Comparison(
+        len(ours & theirs),
+        sorted(ours - theirs),
+        sorted(theirs - ours),
+        len(compared),
+        not_converted,
+        converted.seconds,
+        sql_seconds,
+        engine_seconds,
+    )

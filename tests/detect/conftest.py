@@ -1,4 +1,4 @@
-"""Shared fixtures: the SigmaHQ rule set (loaded once per session, compiled-rule cache under .pytest_cache)."""
+"""Shared fixtures: the SigmaHQ rule set (loaded once per session, rule cache under .pytest_cache)."""
 
 from __future__ import annotations
 

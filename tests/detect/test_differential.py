@@ -1,8 +1,8 @@
-"""Oracle 2 (differential): our verdict for every (rule, record) equals pySigma's SQLite backend's, with the same
-pipelines, over the same flattened EVTX-ATTACK-SAMPLES records.
+"""Oracle 2 (differential): our verdict for every (rule, record) equals pySigma's SQLite backend's, with the
+same pipelines, over the same flattened EVTX-ATTACK-SAMPLES records.
 
 The default run compares a slice (the Security-log rules) to keep the suite fast; ``MAMORI_FULL_ORACLE=1``
-compares every Windows rule (minutes: the figure is recorded by ``make bench-hunt`` and in docs/sigma-support.md).
+compares every Windows rule (minutes; the figure is recorded by ``make bench-hunt`` and in the docs).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from mamori.ingest.parsers.windows import EvtxParser
 from tests.detect.conftest import EAS, REPO, SIGMAHQ, need
 
 sys.path.insert(0, str(REPO / "bench"))
-import sqlite_oracle  # noqa: E402
+import sqlite_oracle
 
 
 @pytest.fixture(scope="module")

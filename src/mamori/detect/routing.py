@@ -39,7 +39,7 @@ class Route:
 
 
 def load_pipelines(directory: Path = PIPELINES) -> dict[str, ProcessingPipeline]:
-    """Variant name (file stem) → pipeline; parsed once per content of the folder (pipelines reset on apply)."""
+    """Variant name (file stem) → pipeline; parsed once per folder content (pipelines reset on apply)."""
     stamp = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(directory.glob("*.yml")))
     return _load_pipelines(directory, stamp)
 
@@ -67,6 +67,8 @@ def variants(rule: SigmaRule, pipelines: dict[str, ProcessingPipeline]) -> list[
     out: list[tuple[str, SigmaRule]] = []
     failures: list[str] = []
     for name, pipeline in pipelines.items():
+        if not _may_route(pipeline, rule):
+            continue  # deep-copying and processing a rule costs milliseconds: skip variants that cannot apply
         processed = copy.deepcopy(rule)
         try:
             pipeline.apply(processed)
@@ -83,6 +85,17 @@ def variants(rule: SigmaRule, pipelines: dict[str, ProcessingPipeline]) -> list[
     raise UnmappedLogsource(
         f"log source product={ls.product} category={ls.category} service={ls.service} is not mapped by any pipeline"
     )
+
+
+def _may_route(pipeline: ProcessingPipeline, rule: SigmaRule) -> bool:
+    """Whether any route item of the pipeline matches the rule (checked again, exactly, by applying it)."""
+    try:
+        return any(
+            item.identifier and item.identifier.startswith(ROUTE_PREFIX) and item.match_rule_conditions(rule)
+            for item in pipeline.items
+        )
+    except SigmaError:
+        return True  # let apply() report it
 
 
 def route_of(tree: Any) -> Route:
