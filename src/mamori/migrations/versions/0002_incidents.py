@@ -16,7 +16,6 @@ from alembic import op
 import mamori.storage.db
 from mamori.migrations.append_only import protect, unprotect
 
-
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
