@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mamori.accounts.models import User
+from mamori.incidents.errors import UnsafeTarget
 from mamori.incidents.models import Notification
 from mamori.incidents.ssrf import guarded_post
 from mamori.storage.db import utcnow
@@ -83,7 +84,7 @@ def deliver_pending(session: Session, channels: Channels, *, limit: int = 100) -
         row.attempts += 1
         try:
             _send(row, channels)
-        except (OSError, smtplib.SMTPException, httpx.HTTPError, ValueError) as exc:
+        except (OSError, smtplib.SMTPException, httpx.HTTPError, ValueError, UnsafeTarget) as exc:
             row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             log.warning("notification %s not delivered: %s", row.id, row.last_error)
             continue
