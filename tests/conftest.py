@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import argon2
 import pytest
 from fastapi.testclient import TestClient
 
+from mamori.accounts import passwords
 from mamori.accounts import service as accounts
 from mamori.accounts.enums import OrgKind, Role
 from mamori.accounts.schemas import MembershipIn, OrgIn, TokenIn, UserIn
@@ -20,6 +22,9 @@ from mamori.storage.db import Database
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 PASSWORD = "correct horse battery"
+
+# Still argon2id, at its cheapest cost: 18 users per test would otherwise cost ~7 s of hashing.
+passwords.use_parameters(argon2.profiles.CHEAPEST)
 
 
 def shared_data(*parts: str) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -94,6 +95,26 @@ def app_from_env() -> FastAPI:
     return create_app(build_platform(settings, matcher=load_matcher(settings)))
 
 
-def load_matcher(settings: Settings) -> Matcher | None:
-    """The detection engine with mamori's own rules, SigmaHQ's when configured, and any extra rule folders."""
-    raise NotImplementedError  # wired when the Sigma engine lands (same branch of work)
+def rule_dirs(settings: Settings) -> list[Path]:
+    """mamori's own content, SigmaHQ's rules when a checkout is configured, then any extra folders."""
+    from mamori.detect.engine import CONTENT_RULES
+
+    dirs = [CONTENT_RULES]
+    if settings.sigmahq_dir is not None:
+        dirs += [settings.sigmahq_dir / "rules", settings.sigmahq_dir / "rules-emerging-threats"]
+    return dirs + [d for d in settings.rules_dirs if d not in dirs]
+
+
+def load_matcher(settings: Settings) -> Matcher:
+    from mamori.detect.engine import Engine
+
+    started = time.perf_counter()
+    engine = Engine(rule_dirs(settings), cache_dir=settings.data_dir / "rule-cache")
+    log.info(
+        "detection engine: %d rules from %d folders in %.1f s (%d refused, see `mamori rules check`)",
+        engine.rule_count,
+        len(rule_dirs(settings)),
+        time.perf_counter() - started,
+        len(engine.refused),
+    )
+    return engine

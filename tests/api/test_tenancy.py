@@ -12,7 +12,6 @@ from typing import Any
 
 import orjson
 import pytest
-from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -61,7 +60,7 @@ def plant(client: TestClient, platform: Platform) -> dict[str, Any]:
     return {"alert_id": folded.alert.id, "user_id": user_id, "token_id": token_id, "org_id": "mofa"}
 
 
-def body_for(route: APIRoute, ids: dict[str, Any]) -> dict[str, Any]:
+def body_for(path: str) -> dict[str, Any]:
     """A plausible, valid body aimed at the other ministry."""
     samples: dict[str, dict[str, Any]] = {
         "/api/v1/orgs": {"id": "stolen", "name": MARKER, "kind": "ministry"},
@@ -78,7 +77,7 @@ def body_for(route: APIRoute, ids: dict[str, Any]) -> dict[str, Any]:
         },
         "/api/v1/users/{user_id}/active": {"active": False},
     }
-    return samples.get(route.path, {})
+    return samples.get(path, {})
 
 
 def fill(path: str, ids: dict[str, Any]) -> str:
@@ -111,21 +110,20 @@ def test_no_route_leaks_or_changes_another_ministrys_objects(
     ids = plant(client, platform)
     before = snapshot(platform)
     login(client, f"{role.value}-mof")
-    routes = [r for r in client.app.routes if isinstance(r, APIRoute) and r.path.startswith("/api/v1")]  # type: ignore[attr-defined]
-    assert len(routes) >= 15
+    paths = client.app.openapi()["paths"]  # type: ignore[attr-defined]
     walked = 0
-    for route in routes:
-        if route.path in SKIP:
+    for path, operations in paths.items():
+        if path in SKIP or not path.startswith("/api/v1"):
             continue
-        for method in route.methods - {"HEAD"}:
-            url = fill(route.path, ids)
-            kwargs: dict[str, Any] = {"json": body_for(route, ids)} if method in {"POST", "PUT", "PATCH"} else {}
-            if route.path in ("/api/v1/events", "/api/v1/alerts", "/api/v1/dead-letters"):
+        for method in (m.upper() for m in operations):
+            url = fill(path, ids)
+            kwargs: dict[str, Any] = {"json": body_for(path)} if method in {"POST", "PUT", "PATCH"} else {}
+            if path in ("/api/v1/events", "/api/v1/alerts", "/api/v1/dead-letters"):
                 kwargs["params"] = {"org": "mofa"}
             response = client.request(method, url, **kwargs)
             walked += 1
             assert MARKER not in response.text, f"{method} {url} leaked: {response.status_code} {response.text[:300]}"
-            if "{" in route.path:
+            if "{" in path:
                 assert response.status_code in (403, 404, 401, 422), f"{method} {url} → {response.status_code}"
     assert snapshot(platform) == before
     assert walked >= 15

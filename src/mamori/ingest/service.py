@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from mamori.accounts.principal import Principal
 from mamori.bus import subjects
 from mamori.core.errors import ValidationFailed
-from mamori.core.messages import EVENT_ID, ORG, SENSOR, TIMESTAMP, Event
+from mamori.core.messages import EVENT_ID, ORG, RAW, SENSOR, TIMESTAMP, Event
 from mamori.ingest.archive import EventArchive
 from mamori.ingest.models import DeadLetter, IngestBatch
 from mamori.ingest.parsers.base import ParseFailure
@@ -157,10 +157,14 @@ def load_batch_events(batch: IngestBatch) -> list[Event]:
     for path in batch.files:
         if not Path(path).exists():
             continue
-        table = pq.read_table(path, columns=["id", "fields"])
-        for event_id, fields in zip(table.column("id").to_pylist(), table.column("fields").to_pylist(), strict=True):
+        table = pq.read_table(path, columns=["id", "fields", "raw"])
+        columns = (table.column(name).to_pylist() for name in ("id", "fields", "raw"))
+        for event_id, fields, raw in zip(*columns, strict=True):
             if isinstance(event_id, str) and event_id.startswith(prefix):
-                events.append(orjson.loads(fields))
+                event = orjson.loads(fields)
+                if raw is not None:
+                    event[RAW] = raw
+                events.append(event)
     return events
 
 

@@ -66,7 +66,13 @@ def events(
     if len(filters) > 10:
         raise ValidationFailed("at most 10 field filters", where="field.*")
     items = platform.archive.query(
-        orgs=orgs, since=since, until=until, filters=filters, text=q, limit=limit, offset=offset
+        orgs=None if orgs is None else set(orgs),
+        since=since,
+        until=until,
+        filters=filters,
+        text=q,
+        limit=limit,
+        offset=offset,
     )
     return EventPage(items=items)
 

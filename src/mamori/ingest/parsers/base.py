@@ -1,9 +1,9 @@
 """The contract every input parser follows.
 
 A parser turns untrusted bytes into normalised events (plain dicts with Sigma-taxonomy field names plus the
-envelope fields of :mod:`mamori.core.messages`) and never raises on bad input: each record it cannot read comes
-back as a :class:`ParseFailure` carrying the reason and the offending bytes, so the caller can dead-letter it and
-go on with the batch.
+envelope fields of :mod:`mamori.core.messages`) and never raises on bad input: each record it cannot read
+comes back as a :class:`ParseFailure` carrying the reason and the offending bytes, so the caller can
+dead-letter it and go on with the batch.
 
 Conventions shared by all parsers:
 - ``@timestamp``: ISO 8601 in UTC with a ``Z`` suffix (``2026-11-23T08:15:02.123000Z``); when the record has

@@ -1,0 +1,112 @@
+"""What ``mamori hunt`` reads: files found under the given paths, each given to a parser chosen by sniffing.
+
+Parsers are looked up by name in :data:`mamori.ingest.parsers.registry.PARSERS`:
+``evtx`` (EVTX magic), ``windows-json`` (JSON whose records are Windows events: ``Event.System``, ``winlog``,
+``EventID``/``Channel``), ``jsonlines`` (other JSON), ``webaccess`` (lines that look like a web server access
+log), ``syslog`` (other text). A parser that is not registered makes the file *skipped with a reason*, never
+silently ignored. ``--parser NAME`` forces one parser for every file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from mamori.core.messages import Event
+from mamori.ingest.parsers import registry
+from mamori.ingest.parsers.base import ParseFailure
+from mamori.ingest.parsers.windows import EvtxParser, iter_json_documents
+
+EVTX_MAGIC = b"ElfFile\x00"
+SNIFF_BYTES = 65_536
+_ACCESS_LOG = re.compile(rb'^\S+ \S+ \S+ \[[^\]]+\] "[A-Z]+ ', re.MULTILINE)
+_WINDOWS_JSON = re.compile(rb'"(EventID|winlog|System|EventRecordID)"')
+_SKIP_SUFFIXES = {
+    ".gz",
+    ".zip",
+    ".7z",
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".pdf",
+    ".exe",
+    ".dll",
+    ".md",
+    ".ps1",
+    ".xml",
+    ".py",
+    ".pyc",
+    ".yml",
+    ".yaml",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    path: str
+    reason: str
+
+
+def discover(paths: Iterable[Path]) -> Iterator[Path | Skipped]:
+    """Files under ``paths`` (folders recurse, sorted; hidden files and obvious non-logs are skipped)."""
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if child.is_file() and not child.name.startswith(".") and child.suffix.lower() not in _SKIP_SUFFIXES:
+                    yield child
+        elif path.is_file():
+            yield path
+        else:
+            yield Skipped(str(path), "no such file or folder")
+
+
+def sniff(path: Path) -> str:
+    """The parser name for one file, from its first bytes."""
+    with path.open("rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+    if head.startswith(EVTX_MAGIC):
+        return "evtx"
+    text = head.lstrip()
+    if text[:1] in (b"{", b"["):
+        return "windows-json" if _WINDOWS_JSON.search(text) else "jsonlines"
+    if _ACCESS_LOG.search(head):
+        return "webaccess"
+    return "syslog"
+
+
+def read(path: Path, parser_name: str | None = None) -> Iterator[Event | ParseFailure] | Skipped:
+    """Events and failures of one file, or why it is skipped."""
+    name = parser_name or sniff(path)
+    origin = str(path)
+    if name == "evtx":
+        return EvtxParser().parse_file(str(path), origin=origin)  # streams: EVTX files can be gigabytes
+    if name in registry.PARSERS:
+        return registry.get(name).parse(path.read_bytes(), origin=origin)
+    if name == "jsonlines":
+        return _generic_json(path.read_bytes(), origin)
+    return Skipped(origin, f"needs the {name!r} parser, which is not registered in mamori.ingest.parsers.registry")
+
+
+def _generic_json(data: bytes, origin: str) -> Iterator[Event | ParseFailure]:
+    """Fallback until the ``jsonlines`` parser is registered: each JSON object is one event as it is."""
+    for item in iter_json_documents(data):
+        if isinstance(item, ParseFailure):
+            yield item
+            continue
+        doc, raw = item
+        if not isinstance(doc, dict):
+            yield ParseFailure.of("JSON record is not an object", origin, raw)
+            continue
+        event: dict[str, Any] = dict(doc)
+        event.setdefault("source", "json")
+        event.setdefault("raw", raw.decode("utf-8", "replace"))
+        yield event
+
+
+def dumps_event(event: Event) -> bytes:
+    return orjson.dumps({k: v for k, v in event.items() if k != "raw"}, default=str)

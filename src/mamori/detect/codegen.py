@@ -1,0 +1,302 @@
+"""Compile a pySigma condition tree into the source of one Python predicate ``rule(L, E) -> bool``.
+
+Why generated source rather than a tree of closures: one expression per rule costs a single call per
+evaluation, and the source (plus picklable constant specs) is what the on-disk cache stores.
+
+Safety: rule content is untrusted. Strings enter the source only through ``repr()`` of a ``str`` (always a
+valid, inert literal); field names likewise; everything else (sets, regexes, networks) is a constant ``kN``
+bound by the factory, never spliced into the code.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sigma.conditions import (
+    ConditionAND,
+    ConditionFieldEqualsValueExpression,
+    ConditionNOT,
+    ConditionOR,
+    ConditionValueExpression,
+)
+from sigma.types import (
+    CompareOperators,
+    Placeholder,
+    SigmaBool,
+    SigmaCasedString,
+    SigmaCIDRExpression,
+    SigmaCompareExpression,
+    SigmaExists,
+    SigmaExpansion,
+    SigmaFieldReference,
+    SigmaNull,
+    SigmaNumber,
+    SigmaRegularExpression,
+    SigmaRegularExpressionFlag,
+    SigmaString,
+    SpecialChars,
+)
+
+from mamori.detect.errors import RuleCompileError
+from mamori.detect.matchers import Spec
+
+STAR = SpecialChars.WILDCARD_MULTI
+QMARK = SpecialChars.WILDCARD_SINGLE
+Part = str | SpecialChars
+
+_OPS = {
+    CompareOperators.LT: "lt",
+    CompareOperators.LTE: "lte",
+    CompareOperators.GT: "gt",
+    CompareOperators.GTE: "gte",
+    CompareOperators.NEQ: "neq",
+}
+_RE_FLAGS = {
+    SigmaRegularExpressionFlag.IGNORECASE: "i",
+    SigmaRegularExpressionFlag.MULTILINE: "m",
+    SigmaRegularExpressionFlag.DOTALL: "s",
+}
+_GROUP_MIN = 3  # from this many alternatives on one field, one set/tuple/automaton beats chained tests
+
+
+def string_parts(value: SigmaString) -> list[Part]:
+    """The parts of a Sigma string with adjacent text merged; placeholders left unresolved are refused."""
+    parts: list[Part] = []
+    for part in value.s:
+        if isinstance(part, Placeholder):
+            raise RuleCompileError(f"placeholder %{part.name}% has no value (define it in a pipeline)")
+        if isinstance(part, str) and parts and isinstance(parts[-1], str):
+            parts[-1] += part
+        elif part != "":
+            parts.append(part)
+    return parts
+
+
+def shape(parts: list[Part]) -> tuple[str, str] | None:
+    """Classify a pattern as eq/starts/ends/in/any with its literal; None when it needs a regex."""
+    texts = [p for p in parts if isinstance(p, str)]
+    specials = [p for p in parts if not isinstance(p, str)]
+    if QMARK in specials or len(texts) > 1:
+        return None
+    text = texts[0] if texts else ""
+    if not specials:
+        return ("eq", text)
+    if not texts:
+        return ("any", "") if all(p is STAR for p in parts) else None
+    starts, ends = parts[0] is STAR, parts[-1] is STAR
+    if len(specials) == 2 and starts and ends:
+        return ("in", text)
+    if len(specials) == 1:
+        return ("starts", text) if ends else ("ends", text)
+    return None
+
+
+def wildcard_regex(parts: list[Part], lower: bool) -> str:
+    out = []
+    for part in parts:
+        if isinstance(part, str):
+            out.append(re.escape(part.lower() if lower else part))
+        else:
+            out.append(".*" if part is STAR else ".")
+    return "".join(out)
+
+
+class CodeGen:
+    """Turns one rule's postprocessed condition tree into an expression; collects its constants."""
+
+    def __init__(self) -> None:
+        self.consts: list[Spec] = []
+        self.fields: set[str] = set()  # fields the predicate reads (the engine lower-cases only those)
+        self.anywhere = False  # keyword items read every field
+
+    def const(self, spec: Spec) -> str:
+        self.consts.append(spec)
+        return f"k{len(self.consts) - 1}"
+
+    def node(self, node: Any) -> str:
+        if isinstance(node, ConditionAND):
+            return "(" + " and ".join(self.node(a) for a in node.args) + ")"
+        if isinstance(node, ConditionOR):
+            return self.disjunction(node.args)
+        if isinstance(node, ConditionNOT):
+            return f"(not {self.node(node.args[0])})"
+        if isinstance(node, ConditionFieldEqualsValueExpression):
+            return self.field_leaf(node.field, [node.value])
+        if isinstance(node, ConditionValueExpression):
+            return self.keyword_leaf(node.value)
+        raise RuleCompileError(f"unsupported condition node {type(node).__name__}")
+
+    def disjunction(self, args: list[Any]) -> str:
+        """OR; plain string leaves on the same field are merged into one field access and grouped tests."""
+        by_field: dict[str, list[Any]] = {}
+        others: list[str] = []
+        for arg in args:
+            if isinstance(arg, ConditionFieldEqualsValueExpression) and _plain(arg.value):
+                by_field.setdefault(arg.field, []).append(arg.value)
+            else:
+                others.append(self.node(arg))
+        leaves = [self.field_leaf(f, values) for f, values in by_field.items()]
+        return "(" + " or ".join(leaves + others) + ")"
+
+    # ---- field leaves -------------------------------------------------------------------------------------
+    def field_leaf(self, field: str, values: list[Any]) -> str:
+        """One field compared with one value or (OR) several values."""
+        self.fields.add(field)
+        special = self.special_leaf(field, values[0]) if len(values) == 1 else None
+        if special is not None:
+            return special
+        pred = self.value_tests(values, "v")
+        return (
+            f"((v := L.get({field!r})) is not None and "
+            f"({pred} if v.__class__ is str else _any_of(lambda v: {pred}, v)))"
+        )
+
+    def special_leaf(self, field: str, value: Any) -> str | None:
+        """Values that are not a test of the lower-cased text of one field."""
+        f = repr(field)
+        if isinstance(value, SigmaNull):
+            return f"(L.get({f}) is None)"
+        if isinstance(value, SigmaExists):
+            return f"({f} in L)" if value.exists else f"({f} not in L)"
+        if isinstance(value, SigmaFieldReference):
+            return self.fieldref(f, value)
+        if isinstance(value, SigmaRegularExpression | SigmaCasedString):
+            pred = self.original_test(value, "o")
+            return (
+                f"((o := _orig(E, {f})) is not None and "
+                f"({pred} if o.__class__ is str else _any_of(lambda o: {pred}, o)))"
+            )
+        if isinstance(value, SigmaCompareExpression):
+            op = _OPS[value.op]
+            return f"((v := L.get({f})) is not None and _cmp(v, {op!r}, {float(value.number.number)!r}))"
+        return None
+
+    def fieldref(self, f: str, value: SigmaFieldReference) -> str:
+        self.fields.add(value.field)
+        other = repr(value.field)
+        if value.starts_with and value.ends_with:
+            test = "w in v"
+        elif value.starts_with:
+            test = "v.endswith(w)"  # |fieldref|startswith: "*" + other → the field ends with the other value
+        elif value.ends_with:
+            test = "v.startswith(w)"
+        else:
+            test = "v == w"
+        return (
+            f"((v := L.get({f})) is not None and (w := L.get({other})) is not None and "
+            f"v.__class__ is str and w.__class__ is str and {test})"
+        )
+
+    def original_test(self, value: Any, var: str) -> str:
+        """Case-sensitive tests on the original text: ``|re`` and ``|cased``."""
+        if isinstance(value, SigmaRegularExpression):
+            flags = "".join(sorted(_RE_FLAGS[f] for f in value.flags))
+            k = self.const(("re2", str(value.regexp), flags))
+            return f"{k}.search({var}) is not None"
+        parts = string_parts(value)
+        return self.string_test(parts, var, lower=False)
+
+    def value_tests(self, values: list[Any], var: str) -> str:
+        """OR of tests on the lower-cased text ``var``; same-shape string tests are grouped."""
+        groups: dict[str, list[str]] = {"eq": [], "starts": [], "ends": [], "in": []}
+        tests: list[str] = []
+        for value in _flatten_expansions(values):
+            if isinstance(value, SigmaString) and not isinstance(value, SigmaCasedString):
+                parts = string_parts(value)
+                kind = shape(parts)
+                if kind is not None and kind[0] in groups:
+                    groups[kind[0]].append(kind[1].lower())
+                    continue
+                tests.append(self.string_test(parts, var, lower=True))
+            else:
+                tests.append(self.scalar_test(value, var))
+        tests[:0] = self.grouped(groups, var)
+        return tests[0] if len(tests) == 1 else "(" + " or ".join(tests) + ")"
+
+    def grouped(self, groups: dict[str, list[str]], var: str) -> list[str]:
+        out: list[str] = []
+        eq, starts, ends, inside = (sorted(set(groups[k])) for k in ("eq", "starts", "ends", "in"))
+        if len(eq) >= _GROUP_MIN:
+            out.append(f"{var} in {self.const(('set', eq))}")
+        else:
+            out.extend(f"{var} == {t!r}" for t in eq)
+        if starts:
+            out.append(
+                f"{var}.startswith({self.const(('tuple', starts))})"
+                if len(starts) > 1
+                else f"{var}.startswith({starts[0]!r})"
+            )
+        if ends:
+            out.append(
+                f"{var}.endswith({self.const(('tuple', ends))})" if len(ends) > 1 else f"{var}.endswith({ends[0]!r})"
+            )
+        if len(inside) >= _GROUP_MIN:
+            out.append(f"_ac_any({self.const(('ac', inside))}, {var})")
+        else:
+            out.extend(f"{t!r} in {var}" for t in inside)
+        return out
+
+    def string_test(self, parts: list[Part], var: str, *, lower: bool) -> str:
+        kind = shape(parts)
+        if kind is None:
+            return f"{self.const(('re', wildcard_regex(parts, lower)))}.fullmatch({var}) is not None"
+        op, text = kind
+        text = text.lower() if lower else text
+        return {
+            "eq": f"{var} == {text!r}",
+            "starts": f"{var}.startswith({text!r})",
+            "ends": f"{var}.endswith({text!r})",
+            "in": f"{text!r} in {var}",
+            "any": "True",
+        }[op]
+
+    def scalar_test(self, value: Any, var: str) -> str:
+        if isinstance(value, SigmaNumber):
+            return f"{var} == {str(value.number)!r}"
+        if isinstance(value, SigmaBool):
+            return f"{var} == {('true' if value.boolean else 'false')!r}"
+        if isinstance(value, SigmaCIDRExpression):
+            return f"_cidr({self.const(('net', [str(value.network)]))}, {var})"
+        if isinstance(value, SigmaNull):
+            return "False"  # null inside a list with other values: the field exists here, so not null
+        raise RuleCompileError(f"value type {type(value).__name__} is not supported")
+
+    # ---- keywords -----------------------------------------------------------------------------------------
+    def keyword_leaf(self, value: Any) -> str:
+        """Field-less search: the value anywhere in any field (a plain keyword is a substring search)."""
+        self.anywhere = True
+        values = _flatten_expansions([value])
+        wrapped = [
+            _as_contains(v) if isinstance(v, SigmaString) and not isinstance(v, SigmaCasedString) else v for v in values
+        ]
+        if any(isinstance(v, SigmaRegularExpression | SigmaCasedString) for v in wrapped):
+            pred = " or ".join(self.original_test(v, "o") for v in wrapped)
+            return f"_any_of(lambda o: {pred}, _kw({{k: _orig(E, k) for k in L}}))"
+        pred = self.value_tests(wrapped, "v")
+        return f"_any_of(lambda v: {pred}, _kw(L))"
+
+
+def _plain(value: Any) -> bool:
+    return isinstance(
+        value, SigmaString | SigmaNumber | SigmaBool | SigmaCIDRExpression | SigmaExpansion
+    ) and not isinstance(value, SigmaCasedString)
+
+
+def _flatten_expansions(values: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for value in values:
+        if isinstance(value, SigmaExpansion):
+            out.extend(_flatten_expansions(list(value.values)))
+        else:
+            out.append(value)
+    return out
+
+
+def _as_contains(value: SigmaString) -> SigmaString:
+    out = value
+    if not value.startswith(STAR):
+        out = STAR + out
+    if not value.endswith(STAR):
+        out = out + STAR
+    return out

@@ -1,0 +1,158 @@
+"""Runtime helpers the generated rule functions call, and the constants they are built from.
+
+Generated code works on two views of an event: ``L`` (field → lower-cased string, the case-insensitive
+default of Sigma) and ``E`` (the flat original, for ``|re`` and ``|cased`` which compare exact text).
+A field value may also be a tuple of strings (a JSON list): a leaf then matches when any element does.
+
+Constants that are not plain strings (regexes, networks, sets, automata) are described by a picklable
+*spec* so that a compiled rule set can be cached on disk and rebuilt without pySigma.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import ahocorasick
+
+from mamori.detect.errors import RuleCompileError
+
+Spec = tuple[Any, ...]  # ("set", [...]) | ("re2", pattern, flags) | ("re", pattern) | ("net", [...]) | ("ac", [...])
+
+# Fields keyword (field-less) items never search: the envelope, and the raw text (it repeats field names).
+ENVELOPE = frozenset({"@timestamp", "org", "sensor", "source", "host", "raw", "@id"})
+
+_RE2_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL}
+
+
+def build_const(spec: Spec) -> Any:
+    """Turn one constant spec into the object the generated code uses."""
+    kind = spec[0]
+    if kind == "set":
+        return frozenset(spec[1])
+    if kind == "tuple":
+        return tuple(spec[1])
+    if kind == "re2":
+        return compile_untrusted_regex(spec[1], spec[2])
+    if kind == "re":
+        # Our own patterns from wildcards ("." and ".*" around escaped text): no catastrophic backtracking.
+        return re.compile(spec[1], re.DOTALL)
+    if kind == "net":
+        return tuple(ipaddress.ip_network(n, strict=False) for n in spec[1])
+    if kind == "ac":
+        return substring_automaton(spec[1])
+    raise ValueError(f"unknown constant kind {kind!r}")
+
+
+def compile_untrusted_regex(pattern: str, flags: str) -> Any:
+    """Rule regexes are untrusted: RE2 (linear time, no backtracking), as pySigma's SafePolicy."""
+    from sigma.policy.regex_engine import RE2RegexEngine
+
+    bits = 0
+    for flag in flags:
+        bits |= _RE2_FLAGS[flag]
+    try:
+        return RE2RegexEngine().compile(pattern, bits)
+    except Exception as exc:  # re2 raises its own error type
+        raise RuleCompileError(f"regular expression not supported by RE2 (lookaround/backreference?): {exc}") from exc
+
+
+def substring_automaton(needles: Iterable[str]) -> Any:
+    automaton = ahocorasick.Automaton()
+    for needle in needles:
+        automaton.add_word(needle, needle)
+    automaton.make_automaton()
+    return automaton
+
+
+def ac_any(automaton: Any, value: str) -> bool:
+    """True when any of the automaton's needles occurs in ``value``."""
+    for _ in automaton.iter(value):
+        return True
+    return False
+
+
+def any_of(predicate: Callable[[str], bool], values: Any) -> bool:
+    """List-valued field: any element matches."""
+    return any(predicate(v) for v in values)
+
+
+def cidr(networks: tuple[Any, ...], value: str) -> bool:
+    try:
+        address = ipaddress.ip_address(value.strip("[]"))
+    except ValueError:
+        return False
+    return any(address in net for net in networks)
+
+
+def to_number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        text = str(value).strip()
+        return float(int(text, 16)) if text[:2].lower() == "0x" else float(text)
+    except ValueError:
+        return None
+
+
+def compare(value: Any, op: str, number: float) -> bool:
+    found = to_number(value)
+    if found is None:
+        return False
+    if op == "lt":
+        return found < number
+    if op == "lte":
+        return found <= number
+    if op == "gt":
+        return found > number
+    if op == "gte":
+        return found >= number
+    return found != number
+
+
+def original(event: dict[str, Any], field: str) -> Any:
+    """The original (not lower-cased) value as text, or a tuple of texts for a list; None when absent."""
+    value = event.get(field)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list | tuple):
+        return tuple(text_of(v) for v in value)
+    return text_of(value)
+
+
+def text_of(value: Any) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return value if isinstance(value, str) else str(value)
+
+
+def keyword_values(low: dict[str, Any]) -> list[str]:
+    """Every field value a keyword (field-less) item is searched in."""
+    out: list[str] = []
+    for name, value in low.items():
+        if name in ENVELOPE:
+            continue
+        if isinstance(value, tuple):
+            out.extend(value)
+        else:
+            out.append(value)
+    return out
+
+
+HELPERS: dict[str, Any] = {
+    "_ac_any": ac_any,
+    "_any_of": any_of,
+    "_cidr": cidr,
+    "_cmp": compare,
+    "_orig": original,
+    "_kw": keyword_values,
+    "__builtins__": {"any": any, "len": len, "str": str, "True": True, "False": False, "None": None},
+}

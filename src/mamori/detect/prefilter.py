@@ -1,0 +1,196 @@
+"""Which rules can possibly match an event, cheaply: the literal prefilter.
+
+For every compiled rule we derive *triggers*: a set of (field, kind, literal) such that any event the rule
+matches fires at least one of them. ``eq`` triggers are exact lower-cased values (a dict lookup), ``sub``
+triggers are substrings of a lower-cased field value (one Aho-Corasick automaton per field, shared by all the
+rules of a route), ``field=None`` means anywhere (keywords). A rule without triggers is always a candidate of
+its route. The prefilter only narrows; the generated predicate decides, so a poor trigger costs speed, never
+correctness.
+"""
+
+from __future__ import annotations
+
+import re._constants as sre_constants  # type: ignore[import-not-found]
+import re._parser as sre_parser  # type: ignore[import-not-found]
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import ahocorasick
+from sigma.conditions import (
+    ConditionAND,
+    ConditionFieldEqualsValueExpression,
+    ConditionNOT,
+    ConditionOR,
+    ConditionValueExpression,
+)
+from sigma.types import (
+    SigmaBool,
+    SigmaCasedString,
+    SigmaExpansion,
+    SigmaNumber,
+    SigmaRegularExpression,
+    SigmaString,
+)
+
+from mamori.detect.codegen import shape, string_parts
+from mamori.detect.errors import RuleCompileError
+from mamori.detect.matchers import keyword_values
+from mamori.detect.routing import ROUTE_FIELDS
+
+Trigger = tuple[str | None, str, str]  # (field or None = any field, "eq" | "sub", lower-cased literal)
+Triggers = frozenset[Trigger] | None
+
+
+def triggers(node: Any) -> Triggers:
+    if isinstance(node, ConditionAND):
+        return _best(t for t in (triggers(a) for a in node.args) if t is not None)
+    if isinstance(node, ConditionOR):
+        parts = [triggers(a) for a in node.args]
+        if not parts or any(p is None for p in parts):
+            return None
+        return frozenset().union(*(p for p in parts if p is not None))
+    if isinstance(node, ConditionNOT):
+        return None
+    if isinstance(node, ConditionFieldEqualsValueExpression):
+        return None if node.field in ROUTE_FIELDS else _value_triggers(node.field, node.value)
+    if isinstance(node, ConditionValueExpression):
+        found = _value_triggers(None, node.value)
+        # a keyword is a substring search anywhere: an exact trigger would be wrong
+        return None if found is None else frozenset((None, "sub", lit) for _, _, lit in found)
+    return None
+
+
+def _value_triggers(name: str | None, value: Any) -> Triggers:
+    if isinstance(value, SigmaExpansion):
+        parts = [_value_triggers(name, v) for v in value.values]
+        if not parts or any(p is None for p in parts):
+            return None
+        return frozenset().union(*(p for p in parts if p is not None))
+    if isinstance(value, SigmaNumber):
+        return frozenset({(name, "eq", str(value.number))})
+    if isinstance(value, SigmaBool):
+        return frozenset({(name, "eq", "true" if value.boolean else "false")})
+    if isinstance(value, SigmaRegularExpression):
+        lit = regex_literal(str(value.regexp))
+        return frozenset({(name, "sub", lit)}) if lit else None
+    if not isinstance(value, SigmaString):
+        return None
+    try:
+        pieces = string_parts(value)
+    except RuleCompileError:
+        return None
+    kind = shape(pieces)
+    if kind is not None and kind[0] == "eq" and not isinstance(value, SigmaCasedString):
+        return frozenset({(name, "eq", kind[1].lower())})
+    texts = [p for p in pieces if isinstance(p, str)]
+    if not texts:
+        return None
+    return frozenset({(name, "sub", max(texts, key=len).lower())})
+
+
+def regex_literal(pattern: str) -> str | None:
+    """The longest literal run every match of ``pattern`` must contain (lower-cased), or None.
+
+    Only top-level literals and groups that are neither optional nor alternatives count; anything else ends
+    a run. A pattern Python cannot parse simply gets no trigger.
+    """
+    try:
+        parsed = sre_parser.parse(pattern)
+    except (sre_constants.error, RecursionError, OverflowError, ValueError):
+        return None
+    runs: list[str] = []
+    _literal_runs(list(parsed), runs, [])
+    best = max(runs, key=len, default="")
+    return best.lower() if len(best) >= 3 else None
+
+
+def _literal_runs(items: list[Any], runs: list[str], current: list[str]) -> None:
+    for op, arg in items:
+        if op is sre_constants.LITERAL:
+            current.append(chr(arg))
+            continue
+        if current:
+            runs.append("".join(current))
+            current.clear()
+        if op is sre_constants.SUBPATTERN and not arg[1] and not arg[2]:
+            _literal_runs(list(arg[3]), runs, [])
+    if current:
+        runs.append("".join(current))
+        current.clear()
+
+
+def _score(found: frozenset[Trigger]) -> tuple[int, int]:
+    """Higher is more selective: the weakest literal decides, exact values count extra; fewer is better."""
+    weakest = min(len(lit) + (8 if kind == "eq" else 0) for _, kind, lit in found) if found else 0
+    return (min(weakest, 24), -len(found))
+
+
+def _best(options: Iterable[frozenset[Trigger]]) -> Triggers:
+    best: frozenset[Trigger] | None = None
+    for option in options:
+        if option and (best is None or _score(option) > _score(best)):
+            best = option
+    return best
+
+
+@dataclass
+class Bucket:
+    """The rules of one route with their shared prefilter structures."""
+
+    always: list[int] = field(default_factory=list)
+    sub: dict[str, Any] = field(default_factory=dict)  # field → automaton(literal → tuple of rule indices)
+    eq: dict[str, dict[str, tuple[int, ...]]] = field(default_factory=dict)
+    anywhere: Any = None  # automaton for keyword triggers, searched in every value
+    reads: frozenset[str] | None = frozenset()  # fields any rule of the bucket reads; None = all
+
+    def add_reads(self, reads: frozenset[str] | None) -> None:
+        self.reads = None if reads is None or self.reads is None else self.reads | reads
+
+    @classmethod
+    def build(cls, rules: Iterable[tuple[int, Triggers, frozenset[str] | None]]) -> Bucket:
+        bucket = cls()
+        sub: dict[str, dict[str, list[int]]] = {}
+        eq: dict[str, dict[str, list[int]]] = {}
+        for index, found, reads in rules:
+            bucket.add_reads(reads)
+            if found is None:
+                bucket.always.append(index)
+                continue
+            for name, kind, lit in found:
+                table = (eq if kind == "eq" else sub).setdefault(name or "", {})
+                table.setdefault(lit, []).append(index)
+        bucket.eq = {f: {lit: tuple(ix) for lit, ix in t.items()} for f, t in eq.items() if f}
+        bucket.sub = {f: _automaton(t) for f, t in sub.items() if f}
+        if "" in sub:
+            bucket.anywhere = _automaton(sub[""])
+        return bucket
+
+    def candidates(self, low: dict[str, Any]) -> set[int]:
+        found = set(self.always)
+        for name, automaton in self.sub.items():
+            value = low.get(name)
+            if value is not None:
+                for text in (value,) if value.__class__ is str else value:
+                    for _, ids in automaton.iter(text):
+                        found.update(ids)
+        for name, table in self.eq.items():
+            value = low.get(name)
+            if value is not None:
+                for text in (value,) if value.__class__ is str else value:
+                    ids = table.get(text)
+                    if ids:
+                        found.update(ids)
+        if self.anywhere is not None:
+            for text in keyword_values(low):
+                for _, ids in self.anywhere.iter(text):
+                    found.update(ids)
+        return found
+
+
+def _automaton(table: dict[str, list[int]]) -> Any:
+    automaton = ahocorasick.Automaton()
+    for lit, ids in table.items():
+        automaton.add_word(lit, tuple(ids))
+    automaton.make_automaton()
+    return automaton

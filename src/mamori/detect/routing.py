@@ -1,0 +1,106 @@
+"""Log source routing: our pySigma YAML pipelines map a rule's ``logsource`` to event conditions.
+
+Each pipeline file in ``content/pipelines`` is one *variant* (Sysmon, Security 4688, service channels, web …).
+A rule runs once per variant whose ``route_*`` item applied to it; the conditions those items add
+(``Channel``, ``EventID``, ``source``) become part of the compiled rule, and :func:`route_of` reads them back
+from the condition tree to index the rule (so routing is exact by construction: the rule re-checks them).
+A rule no variant routes is refused with a reason, never run unconstrained.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
+from sigma.exceptions import SigmaError
+from sigma.processing.pipeline import ProcessingPipeline
+from sigma.rule import SigmaRule
+from sigma.types import SigmaNumber, SigmaString
+
+from mamori.detect.errors import RuleRefused, UnmappedLogsource
+
+CONTENT = Path(__file__).resolve().parent / "content"
+PIPELINES = CONTENT / "pipelines"
+ROUTE_PREFIX = "route_"
+ROUTE_FIELDS = ("Channel", "EventID", "source")
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """The event values a rule can only match; None means unconstrained."""
+
+    channels: frozenset[str] | None = None
+    event_ids: frozenset[int] | None = None
+    sources: frozenset[str] | None = None
+
+
+def load_pipelines(directory: Path = PIPELINES) -> dict[str, ProcessingPipeline]:
+    """Variant name (file stem) → pipeline, in a stable order."""
+    out: dict[str, ProcessingPipeline] = {}
+    for path in sorted(directory.glob("*.yml")):
+        out[path.stem] = ProcessingPipeline.from_yaml(path.read_text(encoding="utf-8"))
+    return out
+
+
+def variants(rule: SigmaRule, pipelines: dict[str, ProcessingPipeline]) -> list[tuple[str, SigmaRule]]:
+    """Every (variant, processed copy) that routes the rule; refuses a rule no variant can route."""
+    out: list[tuple[str, SigmaRule]] = []
+    failures: list[str] = []
+    for name, pipeline in pipelines.items():
+        processed = copy.deepcopy(rule)
+        try:
+            pipeline.apply(processed)
+        except SigmaError as exc:
+            failures.append(f"{name}: {exc}")
+            continue
+        if any(i.startswith(ROUTE_PREFIX) for i in processed.applied_processing_items if i):
+            out.append((name, processed))
+    if out:
+        return out
+    if failures:
+        raise RuleRefused("no usable log source variant: " + "; ".join(failures))
+    ls = rule.logsource
+    raise UnmappedLogsource(
+        f"log source product={ls.product} category={ls.category} service={ls.service} is not mapped by any pipeline"
+    )
+
+
+def route_of(tree: Any) -> Route:
+    """Read the Channel/EventID/source constraints that every match of ``tree`` must satisfy."""
+    channels = _values(tree, "Channel")
+    event_ids = _values(tree, "EventID")
+    sources = _values(tree, "source")
+    ids: frozenset[int] | None = None
+    if event_ids is not None:
+        try:
+            ids = frozenset(int(v) for v in event_ids)
+        except ValueError:
+            ids = None  # a non-numeric EventID value: do not index on it (the rule still checks it)
+    return Route(channels=channels, event_ids=ids, sources=sources)
+
+
+def _values(node: Any, field: str) -> frozenset[str] | None:
+    """Exact values ``field`` must have for ``node`` to be true, or None when not constrained that way."""
+    if isinstance(node, ConditionFieldEqualsValueExpression):
+        if node.field != field:
+            return None
+        value = node.value
+        if isinstance(value, SigmaNumber):
+            return frozenset({str(value.number)})
+        if isinstance(value, SigmaString) and not value.contains_special():
+            return frozenset({"".join(p for p in value.s if isinstance(p, str)).lower()})
+        return None
+    if isinstance(node, ConditionAND):
+        found = [v for v in (_values(a, field) for a in node.args) if v is not None]
+        if not found:
+            return None
+        return frozenset.intersection(*found)
+    if isinstance(node, ConditionOR):
+        parts = [_values(a, field) for a in node.args]
+        if any(p is None for p in parts):
+            return None
+        return frozenset().union(*(p for p in parts if p is not None))
+    return None

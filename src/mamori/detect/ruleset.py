@@ -1,0 +1,84 @@
+"""A compiled, indexed rule set: plans → predicates, grouped into route buckets with their prefilters.
+
+Routing keys (data from the pipelines, read back from each rule's tree by :func:`routing.route_of`):
+a Windows event goes to the bucket of its (Channel, EventID), else of its Channel; any other event to the
+bucket of its ``source``. Each bucket already holds the rules that constrain the channel but not the EventID,
+so one dict lookup finds every rule that can apply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from mamori.detect.compiler import Plan, Predicate, build_predicate
+from mamori.detect.errors import RuleCompileError
+from mamori.detect.prefilter import Bucket, Triggers
+
+ChannelKey = tuple[str, int | None]
+Entry = tuple[int, Triggers, frozenset[str] | None]
+
+
+class RuleSet:
+    """Immutable once built: an engine swaps whole rule sets on reload."""
+
+    def __init__(self, plans: Iterable[Plan]) -> None:
+        self.plans: list[Plan] = []
+        self.predicates: list[Predicate] = []
+        self.broken: list[tuple[Plan, str]] = []
+        for plan in plans:
+            try:
+                predicate = build_predicate(plan)
+            except (RuleCompileError, SyntaxError, ValueError, RecursionError) as exc:
+                self.broken.append((plan, f"{type(exc).__name__}: {exc}"))
+                continue
+            self.plans.append(plan)
+            self.predicates.append(predicate)
+        self._index()
+
+    def _index(self) -> None:
+        by_channel: dict[ChannelKey, list[Entry]] = {}
+        by_source: dict[str, list[Entry]] = {}
+        everywhere: list[Entry] = []
+        for index, plan in enumerate(self.plans):
+            entry = (index, plan.triggers, plan.reads)
+            route = plan.route
+            if route.channels:
+                for channel in route.channels:
+                    for event_id in route.event_ids or (None,):
+                        by_channel.setdefault((channel.lower(), event_id), []).append(entry)
+            elif route.sources:
+                for source in route.sources:
+                    by_source.setdefault(source.lower(), []).append(entry)
+            else:
+                everywhere.append(entry)
+        self.channel_buckets: dict[ChannelKey, Bucket] = {}
+        for (channel, event_id), entries in by_channel.items():
+            extra = by_channel.get((channel, None), []) if event_id is not None else []
+            self.channel_buckets[(channel, event_id)] = Bucket.build(sorted(entries + extra) + everywhere)
+        self.source_buckets = {s: Bucket.build(e + everywhere) for s, e in by_source.items()}
+        self.default_bucket = Bucket.build(everywhere)
+
+    def bucket(self, event: dict[str, Any]) -> Bucket:
+        channel = event.get("Channel")
+        if channel.__class__ is str:
+            key = channel.lower()
+            event_id = event.get("EventID")
+            if event_id.__class__ is not int:
+                event_id = _int_or_none(event_id)
+            found = self.channel_buckets.get((key, event_id)) or self.channel_buckets.get((key, None))
+            if found is not None:
+                return found
+        source = event.get("source")
+        if source.__class__ is str:
+            found = self.source_buckets.get(source.lower())
+            if found is not None:
+                return found
+        return self.default_bucket
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
