@@ -19,8 +19,8 @@ from mamori.ingest.archive import EventArchive
 from mamori.platform import Matcher, Platform
 from mamori.settings import Settings
 from mamori.storage.db import Database
-from mamori.web import console
-from mamori.workers import detect, live, relay
+from mamori.web import console, incident_pages, response_pages
+from mamori.workers import detect, live, relay, response
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +50,11 @@ async def start_workers(platform: Platform, extra: list[Startup] | None = None) 
     await platform.bus.start()
     await detect.subscribe_detect(platform)
     await live.subscribe_live(platform)
+    await response.subscribe_grouping(platform)
     tasks = [
         asyncio.create_task(relay.run_relay(platform)),
         asyncio.create_task(detect.run_sweeper(platform)),
+        asyncio.create_task(response.run_sweeper(platform)),
     ]
     for start in extra or []:
         await start(platform)
@@ -83,6 +85,8 @@ def create_app(platform: Platform, *, run_workers: bool = True, extra: list[Star
     errors.install(app)
     app.include_router(api)
     app.include_router(public)
+    app.include_router(incident_pages.router)
+    app.include_router(response_pages.router)
     console.install(app, static_dir=Path(__file__).parent / "web" / "static")
     return app
 

@@ -255,3 +255,8 @@ def my_deployments(session: Session, *, principal: Principal) -> Sequence[Deploy
         return []
     query = select(Deployment).where(Deployment.user_id == principal.user_id).order_by(Deployment.id.desc()).limit(100)
     return session.scalars(query).all()
+
+
+def for_request(session: Session, *, request_id: int) -> Sequence[Deployment]:
+    """Deployments of a request the caller was already allowed to read (see `get`)."""
+    return session.scalars(select(Deployment).where(Deployment.request_id == request_id).order_by(Deployment.id)).all()

@@ -49,6 +49,8 @@ class GroupingRule:
         return hashlib.sha256(basis.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+# Deliberately narrow: a defaced website always needs a response; otherwise only critical alerts open incidents
+# on their own, and analysts escalate the rest by hand (grouping everything high would bury the board).
 DEFAULT_RULES: tuple[GroupingRule, ...] = (
     GroupingRule(
         "website-defacement",
@@ -58,7 +60,7 @@ DEFAULT_RULES: tuple[GroupingRule, ...] = (
         producer="website",
         rule_contains="defacement",
     ),
-    GroupingRule("same-rule-same-host", Severity.HIGH, ("rule_id", "entity:host"), timedelta(hours=24)),
+    GroupingRule("same-rule-same-host", Severity.CRITICAL, ("rule_id", "entity:host"), timedelta(hours=24)),
 )
 
 _CATEGORY_HINTS = (
