@@ -42,8 +42,8 @@ def build(session: Session, *, principal: Principal, incident_id: int, now: date
     incident = incidents.get(session, principal=principal, incident_id=incident_id)
     requests, deployments = response.for_incident(session, principal=principal, incident_id=incident.id)
     ids = {d.user_id for d in deployments}
-    rows = session.execute(select(User.id, User.username).where(User.id.in_(ids))).tuples() if ids else []
-    names = {user_id: username for user_id, username in rows}
+    query = select(User.id, User.username).where(User.id.in_(ids))
+    names = {user_id: username for user_id, username in session.execute(query).tuples()}
     return IncidentReport(
         incident=incident,
         generated_at=now,
