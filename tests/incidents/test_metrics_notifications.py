@@ -80,8 +80,9 @@ def test_breaches_are_recorded_and_announced_once(tenants: Database) -> None:
             s, principal=officer, incident_id=inc.id, data=IncidentUpdate(lead_id=user_id(s, "org_officer-mof"))
         )
         later = inc.detected_at + timedelta(hours=1)
-        assert metrics.scan_breaches(s, now=later) == [(inc.id, "acknowledge")]
-        assert metrics.scan_breaches(s, now=later) == []
+        assert metrics.scan_breaches(s, now=later).breaches == [(inc.id, "acknowledge")]
+        assert metrics.scan_breaches(s, now=later).breaches == []
+        assert metrics.scan_breaches(s, now=later, after_id=inc.id).breaches == []
         assert s.scalar(select(func.count()).select_from(SlaBreach)) == 1
         note = s.scalar(select(Notification).where(Notification.event == "sla.breach"))
         assert note is not None and note.recipient_email == "org_officer-mof@example.test"

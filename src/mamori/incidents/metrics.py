@@ -113,10 +113,22 @@ def aggregate(
     return sorted(groups.values(), key=lambda a: (a.month, a.org_id, a.category), reverse=True)
 
 
-def scan_breaches(session: Session, *, now: datetime, batch: int = 1000) -> list[tuple[int, str]]:
-    """Record (once) and announce every new breach on open incidents. Run periodically by a worker."""
+@dataclass(frozen=True)
+class Scan:
+    breaches: list[tuple[int, str]]  # (incident id, metric) newly recorded
+    next_after_id: int | None  # where the next batch starts; None when every open incident was seen
+
+
+def scan_breaches(session: Session, *, now: datetime, after_id: int = 0, batch: int = 1000) -> Scan:
+    """Record (once) and announce every new breach on one batch of open incidents (ids above `after_id`).
+    Run periodically by a worker, which walks the batches with `next_after_id`."""
     found = []
-    query = select(Incident).where(Incident.phase != Phase.CLOSED.value).order_by(Incident.id).limit(batch)
+    query = (
+        select(Incident)
+        .where(Incident.phase != Phase.CLOSED.value, Incident.id > after_id)
+        .order_by(Incident.id)
+        .limit(batch)
+    )
     open_incidents: Sequence[Incident] = session.scalars(query).all()
     known = _known(session, [i.id for i in open_incidents])
     for incident in open_incidents:
@@ -125,7 +137,7 @@ def scan_breaches(session: Session, *, now: datetime, batch: int = 1000) -> list
                 continue
             _announce(session, incident, metric)
             found.append((incident.id, metric))
-    return found
+    return Scan(found, open_incidents[-1].id if len(open_incidents) == batch else None)
 
 
 def _known(session: Session, ids: Iterable[int]) -> set[tuple[int, str]]:

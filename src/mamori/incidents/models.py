@@ -23,6 +23,7 @@ class Incident(Base):
         Index("ix_incidents_phase_id", "phase", "id"),
         Index("ix_incidents_org_id_id", "org_id", "id"),
         Index("ix_incidents_group_key", "group_key", "phase"),
+        Index("ix_incidents_detected_at", "detected_at"),  # metrics over a period
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

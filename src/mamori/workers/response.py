@@ -42,10 +42,17 @@ async def subscribe_grouping(platform: Platform) -> None:
     await platform.bus.subscribe(subjects.ALERTS_CHANGED, group="incident-grouping", handler=handle)
 
 
-def sweep(platform: Platform) -> tuple[int, int]:
-    """One round: record new SLA breaches, then send pending notifications."""
-    with platform.db.session() as session:
-        breaches = len(metrics.scan_breaches(session, now=utcnow()))
+def sweep(platform: Platform, *, max_batches: int = 50) -> tuple[int, int]:
+    """One round: record new SLA breaches over every open incident (one transaction per batch, so a long
+    backlog never holds one big transaction), then send pending notifications."""
+    breaches, after_id = 0, 0
+    for _ in range(max_batches):
+        with platform.db.session() as session:
+            scan = metrics.scan_breaches(session, now=utcnow(), after_id=after_id)
+        breaches += len(scan.breaches)
+        if scan.next_after_id is None:
+            break
+        after_id = scan.next_after_id
     with platform.db.session() as session:
         sent = notifications.deliver_pending(session, channels(platform))
     return breaches, sent

@@ -91,6 +91,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("incidents", schema=None) as batch_op:
         batch_op.create_index("ix_incidents_group_key", ["group_key", "phase"], unique=False)
+        batch_op.create_index("ix_incidents_detected_at", ["detected_at"], unique=False)
         batch_op.create_index("ix_incidents_org_id_id", ["org_id", "id"], unique=False)
         batch_op.create_index("ix_incidents_org_phase_id", ["org_id", "phase", "id"], unique=False)
         batch_op.create_index("ix_incidents_phase_id", ["phase", "id"], unique=False)
@@ -391,6 +392,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_incidents_org_phase_id")
         batch_op.drop_index("ix_incidents_org_id_id")
         batch_op.drop_index("ix_incidents_group_key")
+        batch_op.drop_index("ix_incidents_detected_at")
 
     op.drop_table("incidents")
     with op.batch_alter_table("access_grants", schema=None) as batch_op:
