@@ -236,7 +236,7 @@ def run_load(base: str, n: int, requests: int, concurrency: int) -> None:
     rng = random.Random(11)
     ids = [rng.randint(1, n) for _ in range(requests + 10)]
     analyst, officer = logged_in(base, "analyst"), logged_in(base, "officer")
-    with analyst, officer:
+    try:
         own = officer.get("/api/v1/incidents?limit=200").json()["items"]
         own_ids = [i["id"] for i in own] or [1]
         deep = [rng.randint(n // 10, n) for _ in range(requests + 10)]
@@ -287,6 +287,10 @@ def run_load(base: str, n: int, requests: int, concurrency: int) -> None:
             requests,
             concurrency,
         )
+
+    finally:
+        analyst.close()
+        officer.close()
 
 
 def main() -> None:
