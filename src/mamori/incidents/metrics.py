@@ -123,9 +123,11 @@ def scan_breaches(session: Session, *, now: datetime, after_id: int = 0, batch: 
     """Record (once) and announce every new breach on one batch of open incidents (ids above `after_id`).
     Run periodically by a worker, which walks the batches with `next_after_id`."""
     found = []
+    # Once "recover" (the longest clock) has breached, no new breach can come: skip those incidents.
+    done = select(SlaBreach.id).where(SlaBreach.incident_id == Incident.id, SlaBreach.metric == "recover")
     query = (
         select(Incident)
-        .where(Incident.phase != Phase.CLOSED.value, Incident.id > after_id)
+        .where(Incident.phase != Phase.CLOSED.value, Incident.id > after_id, ~done.exists())
         .order_by(Incident.id)
         .limit(batch)
     )

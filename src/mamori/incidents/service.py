@@ -45,10 +45,16 @@ def list_(session: Session, *, principal: Principal, filters: IncidentFilter) ->
 
 
 def board(
-    session: Session, *, principal: Principal, org: str | None = None, per_phase: int = 25
+    session: Session, *, principal: Principal, org: str | None = None, per_phase: int = 20
 ) -> dict[Phase, tuple[Sequence[Incident], int]]:
     """The board: for each active phase the newest incidents and how many there are."""
-    counts_q = access.visible_query(principal).with_only_columns(Incident.phase, func.count()).group_by(Incident.phase)
+    active = [p.value for p in workflow.ACTIVE]  # closed incidents (most of them) are never counted
+    counts_q = (
+        access.visible_query(principal)
+        .with_only_columns(Incident.phase, func.count())
+        .where(Incident.phase.in_(active))
+        .group_by(Incident.phase)
+    )
     if org:
         counts_q = counts_q.where(Incident.org_id == org)
     counts = {phase: int(n) for phase, n in session.execute(counts_q).tuples()}
