@@ -23,6 +23,7 @@ from mamori.incidents.schemas import IncidentFilter, IncidentIn, IncidentUpdate,
 from mamori.storage.db import utcnow
 
 get = access.get
+COUNT_CAP = 999  # board counts above this show as "999+"
 
 
 def list_(session: Session, *, principal: Principal, filters: IncidentFilter) -> tuple[Sequence[Incident], int | None]:
@@ -47,21 +48,23 @@ def list_(session: Session, *, principal: Principal, filters: IncidentFilter) ->
 def board(
     session: Session, *, principal: Principal, org: str | None = None, per_phase: int = 20
 ) -> dict[Phase, tuple[Sequence[Incident], int]]:
-    """The board: for each active phase the newest incidents and how many there are."""
-    active = [p.value for p in workflow.ACTIVE]  # closed incidents (most of them) are never counted
-    counts_q = (
-        access.visible_query(principal)
-        .with_only_columns(Incident.phase, func.count())
-        .where(Incident.phase.in_(active))
-        .group_by(Incident.phase)
-    )
+    """The board: for each active phase the newest incidents (one keyset scan each) and a capped count."""
+    visible = access.visible_query(principal)
     if org:
-        counts_q = counts_q.where(Incident.org_id == org)
-    counts = {phase: int(n) for phase, n in session.execute(counts_q).tuples()}
+        visible = visible.where(Incident.org_id == org)
     out: dict[Phase, tuple[Sequence[Incident], int]] = {}
     for phase in workflow.ACTIVE:
         rows, _ = list_(session, principal=principal, filters=IncidentFilter(org=org, phase=phase, limit=per_phase))
-        out[phase] = (rows, counts.get(phase.value, 0))
+        out[phase] = (rows, 0)
+    # Counts stop at COUNT_CAP (shown as "999+"): an exact count of a national phase costs a scan of every
+    # matching row, the capped one at most COUNT_CAP index entries, all phases in one statement.
+    capped = [
+        select(func.count()).select_from(visible.where(Incident.phase == p.value).limit(COUNT_CAP + 1).subquery())
+        for p in workflow.ACTIVE
+    ]
+    counts = session.execute(select(*[c.scalar_subquery() for c in capped])).one()
+    for phase, n in zip(workflow.ACTIVE, counts, strict=True):
+        out[phase] = (out[phase][0], int(n))
     return out
 
 

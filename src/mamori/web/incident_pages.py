@@ -49,6 +49,7 @@ def board(request: Request, session: DbSession, principal: UserCaller, org: str 
         "incidents.html",
         principal,
         columns=columns,
+        cap=incidents.COUNT_CAP,
         breaches=breaches,
         orgs=orgs,
         org=org,

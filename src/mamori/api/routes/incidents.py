@@ -50,7 +50,8 @@ class IncidentDetail(IncidentOut):
 
 
 class BoardColumn(BaseModel):
-    count: int
+    count: int = Field(description="Incidents in the phase, capped: a value above `count_cap` means more.")
+    count_cap: int
     items: list[IncidentOut]
 
 
@@ -97,7 +98,9 @@ def create_incident(data: IncidentIn, session: DbSession, principal: Caller) -> 
 def board(session: DbSession, principal: Caller, org: str | None = None) -> dict[str, BoardColumn]:
     columns = incidents.board(session, principal=principal, org=org)
     return {
-        phase.value: BoardColumn(count=n, items=[IncidentOut.model_validate(i) for i in rows])
+        phase.value: BoardColumn(
+            count=n, count_cap=incidents.COUNT_CAP, items=[IncidentOut.model_validate(i) for i in rows]
+        )
         for phase, (rows, n) in columns.items()
     }
 
