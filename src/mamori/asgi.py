@@ -19,8 +19,8 @@ from mamori.ingest.archive import EventArchive
 from mamori.platform import Matcher, Platform
 from mamori.settings import Settings
 from mamori.storage.db import Database
-from mamori.web import console
-from mamori.workers import detect, live, relay, syslog
+from mamori.web import console, incident_pages, response_pages
+from mamori.workers import detect, live, relay, response, syslog
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +52,11 @@ async def running_workers(platform: Platform, extra: list[Startup] | None = None
     await platform.bus.start()
     await detect.subscribe_detect(platform)
     await live.subscribe_live(platform)
+    await response.subscribe_grouping(platform)
     tasks = [
         asyncio.create_task(relay.run_relay(platform)),
         asyncio.create_task(detect.run_sweeper(platform)),
+        asyncio.create_task(response.run_sweeper(platform)),
     ]
     platform.syslog = await syslog.start_syslog(platform)
     for start in extra or []:
@@ -91,6 +93,8 @@ def create_app(platform: Platform, *, run_workers: bool = True, extra: list[Star
     errors.install(app)
     app.include_router(api)
     app.include_router(public)
+    app.include_router(incident_pages.router)
+    app.include_router(response_pages.router)
     console.install(app, static_dir=Path(__file__).parent / "web" / "static")
     return app
 

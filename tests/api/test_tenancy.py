@@ -8,24 +8,45 @@ with a path parameter this test cannot fill fails the test until it is taught.
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 import orjson
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from mamori.accounts.enums import Role
 from mamori.accounts.models import ApiToken, User
+from mamori.accounts.principal import Principal
+from mamori.accounts.service import principal_for
 from mamori.alerts import service as alerts
 from mamori.alerts.models import Alert
 from mamori.audit.models import AuditEntry
+from mamori.cases import measures, roster
+from mamori.cases import service as response
+from mamori.cases.models import AssistanceRequest, Deployment, Measure, ResponderProfile
+from mamori.cases.schemas import DecisionIn, MeasureIn, ProfileIn, RequestIn
 from mamori.core.messages import Detection
 from mamori.core.severity import Severity
+from mamori.incidents import evidence, observables, tasks
+from mamori.incidents import service as incidents
+from mamori.incidents.enums import ObservableKind
+from mamori.incidents.models import Evidence, Incident, Task
+from mamori.incidents.schemas import IncidentIn, ObservableIn, TaskIn
 from mamori.platform import Platform
 from tests.conftest import login, make_token
 
 MARKER = "MOFA-SECRET-7f3a"
+ORG_FILTERED = {
+    "/api/v1/events",
+    "/api/v1/alerts",
+    "/api/v1/dead-letters",
+    "/api/v1/incidents",
+    "/api/v1/incidents/board",
+    "/api/v1/incidents/metrics",
+}
 SKIP = {"/api/v1/auth/login", "/api/v1/auth/logout", "/api/v1/alerts/stream"}  # covered by their own tests
 
 
@@ -57,7 +78,67 @@ def plant(client: TestClient, platform: Platform) -> dict[str, Any]:
         )
         user_id = s.scalar(select(User.id).where(User.username == "org_officer-mofa"))
         token_id = s.scalar(select(ApiToken.id).where(ApiToken.org_id == "mofa"))
-    return {"alert_id": folded.alert.id, "user_id": user_id, "token_id": token_id, "org_id": "mofa"}
+        alert_id = folded.alert.id
+    return {
+        "alert_id": alert_id,
+        "user_id": user_id,
+        "token_id": token_id,
+        "org_id": "mofa",
+        **plant_incident(platform, alert_id),
+    }
+
+
+def _principal(s: Session, username: str) -> Principal:
+    user = s.scalar(select(User).where(User.username == username))
+    assert user is not None
+    return principal_for(s, user)
+
+
+def plant_incident(platform: Platform, alert_id: int) -> dict[str, int]:
+    """An incident of mofa with a task, an observable, evidence, an approved request, a deployment, a measure."""
+    with platform.db.session() as s:
+        officer, lead = _principal(s, "org_officer-mofa"), _principal(s, "national_analyst-ncc")
+        incident = incidents.create(
+            s,
+            principal=officer,
+            data=IncidentIn(org_id="mofa", title=MARKER, description=MARKER, alert_ids=[alert_id]),
+        )
+        task = tasks.add(s, principal=officer, incident_id=incident.id, data=TaskIn(title=MARKER))
+        observables.add(
+            s, principal=officer, incident_id=incident.id, data=ObservableIn(kind=ObservableKind.URL, value=MARKER)
+        )
+        item = evidence.upload(
+            s,
+            principal=officer,
+            incident_id=incident.id,
+            chunks=[MARKER.encode()],
+            filename=MARKER,
+            content_type="text/plain",
+            description=MARKER,
+            files_dir=platform.settings.files_dir,
+            max_bytes=1000,
+        )
+        request = response.request(s, principal=officer, incident_id=incident.id, data=RequestIn(reason=MARKER))
+        response.decide(s, principal=lead, request_id=request.id, data=DecisionIn(approve=True, note=MARKER))
+        responder = s.scalar(select(User.id).where(User.username == "responder-ncc"))
+        assert responder is not None
+        roster.upsert(s, principal=lead, data=ProfileIn(user_id=responder, home_org_id="ncc", skills=[MARKER]))
+        deployment = response.deploy(s, principal=lead, request_id=request.id, user_id=responder)
+        measure = measures.add(
+            s,
+            principal=officer,
+            incident_id=incident.id,
+            data=MeasureIn(title=MARKER, owner=MARKER, due_on=date(2030, 1, 1)),
+        )
+        s.flush()
+        return {
+            "incident_id": incident.id,
+            "task_id": task.id,
+            "evidence_id": item.id,
+            "request_id": request.id,
+            "deployment_id": deployment.id,
+            "measure_id": measure.id,
+        }
 
 
 def body_for(path: str) -> dict[str, Any]:
@@ -76,6 +157,21 @@ def body_for(path: str) -> dict[str, Any]:
             "comment": "x",
         },
         "/api/v1/users/{user_id}/active": {"active": False},
+        "/api/v1/incidents": {"org_id": "mofa", "title": "planted"},
+        "/api/v1/incidents/{incident_id}": {"title": "planted", "category": "ddos"},
+        "/api/v1/incidents/{incident_id}/transition": {"phase": "containment"},
+        "/api/v1/incidents/{incident_id}/alerts": {"alert_ids": [1]},
+        "/api/v1/incidents/{incident_id}/timeline": {"text": "planted"},
+        "/api/v1/incidents/{incident_id}/tasks": {"title": "planted"},
+        "/api/v1/tasks/{task_id}/actions": {"action": "complete", "notes": "planted"},
+        "/api/v1/incidents/{incident_id}/observables": {"kind": "domain", "value": "planted.example"},
+        "/api/v1/evidence/{evidence_id}/transfer": {"to": "thief"},
+        "/api/v1/roster/{user_id}": {"user_id": 0, "home_org_id": "mofa"},
+        "/api/v1/incidents/{incident_id}/assistance": {"reason": "planted"},
+        "/api/v1/assistance/{request_id}/decision": {"approve": False},
+        "/api/v1/assistance/{request_id}/deployments": {"user_id": 1},
+        "/api/v1/incidents/{incident_id}/measures": {"title": "planted", "owner": "x", "due_on": "2030-01-01"},
+        "/api/v1/measures/{measure_id}/done": {"note": "planted"},
     }
     return samples.get(path, {})
 
@@ -100,6 +196,15 @@ def snapshot(platform: Platform) -> tuple[Any, ...]:
             s.scalar(select(func.count()).select_from(User)),
             s.scalar(select(func.count()).select_from(ApiToken).where(ApiToken.revoked_at.is_(None))),
             s.scalar(select(func.count()).where(AuditEntry.org_id == "mofa", AuditEntry.action.like("alert.%"))),
+            s.scalar(select(func.count()).where(AuditEntry.org_id == "mofa")),
+            s.scalar(select(func.count()).select_from(Incident)),
+            s.execute(select(Incident.phase, Incident.title, Incident.category, Incident.updated_at)).all(),
+            s.execute(select(Task.status, Task.assignee_id, Task.notes)).all(),
+            s.execute(select(Evidence.holder)).all(),
+            s.execute(select(AssistanceRequest.status)).all(),
+            s.execute(select(Deployment.released_at)).all(),
+            s.execute(select(Measure.status)).all(),
+            s.scalar(select(func.count()).select_from(ResponderProfile)),
         )
 
 
@@ -118,7 +223,7 @@ def test_no_route_leaks_or_changes_another_ministrys_objects(
         for method in (m.upper() for m in operations):
             url = fill(path, ids)
             kwargs: dict[str, Any] = {"json": body_for(path)} if method in {"POST", "PUT", "PATCH"} else {}
-            if path in ("/api/v1/events", "/api/v1/alerts", "/api/v1/dead-letters"):
+            if path in ORG_FILTERED:
                 kwargs["params"] = {"org": "mofa"}
             response = client.request(method, url, **kwargs)
             walked += 1

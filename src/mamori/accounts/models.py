@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mamori.storage.db import Base, UTCDateTime, utcnow
@@ -74,3 +74,22 @@ class LoginSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AccessGrant(Base):
+    """Access to one object outside the caller's roles: a responder deployed to one incident of another
+    organisation. Written by the response service on deploy and closed (``revoked_at``) on release; accounts
+    only reads it to build the principal, so accounts need not know what an incident is."""
+
+    __tablename__ = "access_grants"
+    __table_args__ = (Index("ix_access_grants_user_active", "user_id", "revoked_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    object_type: Mapped[str] = mapped_column(String(30))  # "incident"
+    object_id: Mapped[int] = mapped_column()
+    org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    granted_by: Mapped[str] = mapped_column(String(100))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -25,7 +25,22 @@ PERMISSIONS: Mapping[str, frozenset[Role]] = {
     "users.manage": frozenset({Role.ADMIN}),
     "tokens.manage": frozenset({Role.ADMIN, Role.ORG_OFFICER}),
     "audit.view": frozenset({Role.AUDITOR, Role.ADMIN}),
+    # Incident response. Responders are deliberately absent from the incident actions: a responder (even one
+    # held in the national organisation) reaches an incident only through a deployment grant, see
+    # `incident_grants` and docs/response.md.
+    "incidents.view": frozenset({Role.NATIONAL_ANALYST, Role.ORG_OFFICER, Role.ADMIN, Role.AUDITOR}),
+    "incidents.manage": frozenset({Role.NATIONAL_ANALYST, Role.ORG_OFFICER, Role.ADMIN}),
+    "incidents.work": frozenset({Role.NATIONAL_ANALYST, Role.ORG_OFFICER, Role.ADMIN}),
+    "observables.correlate": frozenset({Role.NATIONAL_ANALYST, Role.ADMIN, Role.AUDITOR}),
+    "assistance.request": frozenset({Role.ORG_OFFICER, Role.ADMIN}),
+    "assistance.view": frozenset({Role.NATIONAL_ANALYST, Role.ORG_OFFICER, Role.ADMIN, Role.AUDITOR, Role.RESPONDER}),
+    "assistance.decide": frozenset({Role.NATIONAL_ANALYST, Role.ADMIN}),
+    "roster.view": frozenset({Role.NATIONAL_ANALYST, Role.ADMIN, Role.AUDITOR, Role.RESPONDER}),
+    "roster.manage": frozenset({Role.NATIONAL_ANALYST, Role.ADMIN}),
 }
+
+# What a deployment grant allows on the one incident it names (never manage: phase, category, deletion).
+GRANTED_INCIDENT_ACTIONS = frozenset({"incidents.view", "incidents.work"})
 
 
 @dataclass(frozen=True)
@@ -39,6 +54,7 @@ class Principal:
     token_org: str | None = None  # set for API tokens: the one organisation the token speaks for
     sensor: str | None = None
     scopes: frozenset[str] = field(default_factory=frozenset)
+    incident_grants: frozenset[int] = field(default_factory=frozenset)  # incidents reached by deployment
 
     @property
     def is_token(self) -> bool:
@@ -62,6 +78,16 @@ class Principal:
         if self.national_roles() & allowed:
             return None
         return frozenset(org for org, roles in self.roles.items() if roles & allowed)
+
+    def can_incident(self, action: str, org_id: str, incident_id: int) -> bool:
+        """`can`, widened by a deployment grant on this one incident."""
+        if action in GRANTED_INCIDENT_ACTIONS and incident_id in self.incident_grants:
+            return True
+        return self.can(action, org_id)
+
+    def national_can(self, action: str) -> bool:
+        """The action is allowed through a role held in the national organisation (national scope)."""
+        return bool(self.national_roles() & PERMISSIONS.get(action, frozenset()))
 
     def require(self, action: str, org_id: str) -> None:
         if not self.can(action, org_id):

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mamori.accounts.enums import OrgKind, Role
-from mamori.accounts.models import ApiToken, LoginSession, Membership, Organisation, User
+from mamori.accounts.models import AccessGrant, ApiToken, LoginSession, Membership, Organisation, User
 from mamori.accounts.passwords import hash_password, verify_password
 from mamori.accounts.principal import Principal
 from mamori.accounts.schemas import OrgIn, TokenIn, UserIn
@@ -145,7 +145,15 @@ def principal_for(session: Session, user: User) -> Principal:
         user_id=user.id,
         roles={k: frozenset(v) for k, v in roles.items()},
         national_orgs=national,
+        incident_grants=active_grants(session, user_id=user.id, object_type="incident"),
     )
+
+
+def active_grants(session: Session, *, user_id: int, object_type: str) -> frozenset[int]:
+    query = select(AccessGrant.object_id).where(
+        AccessGrant.user_id == user_id, AccessGrant.revoked_at.is_(None), AccessGrant.object_type == object_type
+    )
+    return frozenset(session.scalars(query))
 
 
 # --- login sessions ------------------------------------------------------------------------------------
@@ -263,3 +271,54 @@ def authenticate_token(session: Session, *, secret: str) -> Principal:
         sensor=token.sensor,
         scopes=frozenset(token.scopes.split()),
     )
+
+
+# --- access grants (written by the response service on deploy / release) -------------------------------
+
+
+def grant(
+    session: Session, *, actor: str, user_id: int, object_type: str, object_id: int, org_id: str, reason: str
+) -> AccessGrant:
+    row = AccessGrant(
+        user_id=user_id,
+        object_type=object_type,
+        object_id=object_id,
+        org_id=org_id,
+        reason=reason[:200],
+        granted_by=actor[:100],
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="grant.create",
+        object_type=object_type,
+        object_id=object_id,
+        org_id=org_id,
+        details={"user_id": user_id, "reason": reason[:200]},
+    )
+    return row
+
+
+def revoke_grants(session: Session, *, actor: str, user_id: int, object_type: str, object_id: int) -> int:
+    rows = session.scalars(
+        select(AccessGrant).where(
+            AccessGrant.user_id == user_id,
+            AccessGrant.object_type == object_type,
+            AccessGrant.object_id == object_id,
+            AccessGrant.revoked_at.is_(None),
+        )
+    ).all()
+    for row in rows:
+        row.revoked_at = utcnow()
+        audit.record(
+            session,
+            actor=actor,
+            action="grant.revoke",
+            object_type=object_type,
+            object_id=object_id,
+            org_id=row.org_id,
+            details={"user_id": user_id},
+        )
+    return len(rows)

@@ -48,7 +48,7 @@ async def csrf_token_sent(request: Request) -> str:
 
 def get_principal(
     request: Request,
-    session: Annotated[Session, Depends(get_session)],
+    session: Annotated[Session, Depends(get_session, scope="function")],
     sent_csrf: Annotated[str, Depends(csrf_token_sent)],
 ) -> Principal:
     auth = request.headers.get("authorization", "")
@@ -77,7 +77,9 @@ def get_user(principal: Annotated[Principal, Depends(get_principal)]) -> Princip
     return principal
 
 
-DbSession = Annotated[Session, Depends(get_session)]
+# scope="function": commit when the handler returns, *before* the response is sent. With FastAPI's default
+# ("request") the commit ran after sending, so a browser following a POST's redirect could read the old state.
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
 Caller = Annotated[Principal, Depends(get_principal)]
 UserCaller = Annotated[Principal, Depends(get_user)]
 PlatformDep = Annotated[Platform, Depends(get_platform)]

@@ -4,5 +4,6 @@ EVENTS_ACCEPTED = "mamori.events.accepted"  # payload: {"batch_id", "org", "file
 DETECTIONS = "mamori.detections"  # payload: serialised Detection list (producers outside the DB path)
 ALERTS_CHANGED = "mamori.alerts.changed"  # payload: {"alert_id", "org", "change"}
 WEBSITE_CHECKED = "mamori.websites.checked"
+INCIDENTS_CHANGED = "mamori.incidents.changed"  # payload: {"incident_id", "org", "change"}
 
-ALL = (EVENTS_ACCEPTED, DETECTIONS, ALERTS_CHANGED, WEBSITE_CHECKED)
+ALL = (EVENTS_ACCEPTED, DETECTIONS, ALERTS_CHANGED, WEBSITE_CHECKED, INCIDENTS_CHANGED)

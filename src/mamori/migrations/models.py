@@ -3,10 +3,21 @@
 from mamori.accounts import models as accounts_models
 from mamori.alerts import models as alerts_models
 from mamori.audit import models as audit_models
+from mamori.cases import models as cases_models
+from mamori.incidents import models as incidents_models
 from mamori.ingest import models as ingest_models
 from mamori.storage.db import Base
 from mamori.storage.outbox import OutboxMessage
 
 metadata = Base.metadata
 
-__all__ = ["OutboxMessage", "accounts_models", "alerts_models", "audit_models", "ingest_models", "metadata"]
+__all__ = [
+    "OutboxMessage",
+    "accounts_models",
+    "alerts_models",
+    "audit_models",
+    "cases_models",
+    "incidents_models",
+    "ingest_models",
+    "metadata",
+]

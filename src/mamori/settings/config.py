@@ -35,6 +35,15 @@ class Settings(BaseSettings):
     sigmahq_dir: Path | None = Field(default=None, description="A SigmaHQ checkout whose rules/ to load.")
     alert_events_kept: int = Field(default=20, description="Triggering events stored per alert.")
     log_level: str = Field(default="info", description="Python logging level.")
+    evidence_max_bytes: int = Field(default=512 * 1024 * 1024, description="Largest evidence file upload.")
+    smtp_host: str | None = Field(default=None, description="SMTP server for notification e-mail (none: no e-mail).")
+    smtp_port: int = Field(default=25, description="SMTP port.")
+    mail_from: str = Field(default="mamori@localhost", description="Sender address of notification e-mail.")
+    webhook_url: str | None = Field(default=None, description="Webhook that receives every notification (JSON POST).")
+    webhook_allow: list[str] = Field(
+        default_factory=list,
+        description="Private networks a webhook may reach (CIDR); others are refused by the SSRF guard.",
+    )
 
     @property
     def sqlite_path(self) -> Path:

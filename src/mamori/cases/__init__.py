@@ -1,0 +1,1 @@
+"""Cross-ministry response: assistance requests, the responder roster, deployments, measures, reports."""

@@ -1,0 +1,101 @@
+"""The national responder roster: people from many organisations, their skills, availability and load.
+
+Suggestions for a request rank available people with spare capacity by skill match first, then by spare
+capacity; people from the requesting organisation are ranked lower (they are usually busy there already and an
+outside view is part of what was asked for), but not excluded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mamori.accounts.enums import Role
+from mamori.accounts.models import Membership, Organisation, User
+from mamori.accounts.principal import Principal
+from mamori.audit import service as audit
+from mamori.cases.models import Deployment, ResponderProfile
+from mamori.cases.schemas import ProfileIn, RosterEntry
+from mamori.core.errors import PermissionDenied, ValidationFailed
+
+
+def require_national(principal: Principal, action: str) -> None:
+    if not principal.national_can(action):
+        raise PermissionDenied(f"{action} needs a role in the national centre")
+
+
+def loads(session: Session) -> dict[int, int]:
+    query = (
+        select(Deployment.user_id, func.count()).where(Deployment.released_at.is_(None)).group_by(Deployment.user_id)
+    )
+    return {user_id: int(n) for user_id, n in session.execute(query).tuples()}
+
+
+def upsert(session: Session, *, principal: Principal, data: ProfileIn) -> ResponderProfile:
+    require_national(principal, "roster.manage")
+    user = session.get(User, data.user_id)
+    if user is None or not any(m.role == Role.RESPONDER.value for m in user.memberships):
+        raise ValidationFailed(f"user {data.user_id} is not a responder", where="user_id")
+    if session.get(Organisation, data.home_org_id) is None:
+        raise ValidationFailed(f"no organisation {data.home_org_id!r}", where="home_org_id")
+    profile = session.get(ResponderProfile, data.user_id) or ResponderProfile(user_id=data.user_id)
+    profile.home_org_id = data.home_org_id
+    profile.skills = sorted({s.strip().lower() for s in data.skills if s.strip()})
+    profile.available, profile.max_load = data.available, data.max_load
+    session.add(profile)
+    audit.record(
+        session,
+        actor=principal.name,
+        action="roster.upsert",
+        object_type="responder",
+        object_id=data.user_id,
+        org_id=data.home_org_id,
+        details=data.model_dump(),
+    )
+    return profile
+
+
+def entries(session: Session, *, principal: Principal) -> list[RosterEntry]:
+    require_national(principal, "roster.view")
+    load = loads(session)
+    rows = session.execute(
+        select(ResponderProfile, User).join(User, User.id == ResponderProfile.user_id).order_by(User.username)
+    ).tuples()
+    return [_entry(p, u, load.get(u.id, 0)) for p, u in rows]
+
+
+def _entry(profile: ResponderProfile, user: User, load: int) -> RosterEntry:
+    return RosterEntry(
+        user_id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        home_org_id=profile.home_org_id,
+        skills=list(profile.skills),
+        available=profile.available and user.active,
+        max_load=profile.max_load,
+        load=load,
+    )
+
+
+def suggest(
+    entries_: Sequence[RosterEntry], *, skills: Sequence[str], org_id: str, exclude: set[int]
+) -> list[RosterEntry]:
+    wanted = {s.lower() for s in skills}
+    ranked = []
+    for e in entries_:
+        if not e.available or e.load >= e.max_load or e.user_id in exclude:
+            continue
+        matched = sorted(wanted & set(e.skills))
+        spare = e.max_load - e.load
+        score = 10.0 * len(matched) + 2.0 * spare - (3.0 if e.home_org_id == org_id else 0.0)
+        reasons = [f"skills: {', '.join(matched) or 'none matched'}", f"load {e.load}/{e.max_load}"]
+        if e.home_org_id == org_id:
+            reasons.append("from the requesting organisation")
+        ranked.append(e.model_copy(update={"score": score, "reasons": reasons}))
+    return sorted(ranked, key=lambda e: (-(e.score or 0), e.username))
+
+
+def responder_user_ids(session: Session) -> set[int]:
+    return set(session.scalars(select(Membership.user_id).where(Membership.role == Role.RESPONDER.value)))

@@ -1,0 +1,262 @@
+"""Assistance requests and deployments: a ministry asks for help on an incident, the national centre approves
+and deploys responders from the roster, who reach that incident (and only it) until they are released.
+
+Access is a grant row in accounts (`accounts.service.grant`), read into `Principal.incident_grants`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mamori.accounts import service as accounts
+from mamori.accounts.models import User
+from mamori.accounts.principal import Principal
+from mamori.cases import roster
+from mamori.cases.enums import RequestStatus
+from mamori.cases.models import AssistanceRequest, Deployment, ResponderProfile
+from mamori.cases.schemas import DecisionIn, RequestIn, RosterEntry
+from mamori.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from mamori.incidents import access, notifications, timeline
+from mamori.incidents.enums import EntryKind
+from mamori.incidents.models import Incident
+from mamori.storage.db import utcnow
+
+
+def request(session: Session, *, principal: Principal, incident_id: int, data: RequestIn) -> AssistanceRequest:
+    incident = access.get(session, principal=principal, incident_id=incident_id)
+    principal.require("assistance.request", incident.org_id)
+    if session.scalar(
+        select(AssistanceRequest.id).where(
+            AssistanceRequest.incident_id == incident.id, AssistanceRequest.status == RequestStatus.REQUESTED.value
+        )
+    ):
+        raise Conflict("a request for this incident is already waiting for a decision")
+    row = AssistanceRequest(
+        incident_id=incident.id,
+        org_id=incident.org_id,
+        requested_by=principal.name,
+        reason=data.reason,
+        skills=sorted({s.lower() for s in data.skills}),
+        people=data.people,
+    )
+    session.add(row)
+    session.flush()
+    timeline.record(
+        session,
+        incident=incident,
+        kind=EntryKind.RESPONSE,
+        actor=principal.name,
+        text=f"Assistance requested ({data.people} responder(s); skills: {', '.join(row.skills) or 'any'})",
+    )
+    access.changed(
+        session,
+        principal=principal,
+        incident=incident,
+        action="assistance.request",
+        object_type="assistance_request",
+        object_id=row.id,
+    )
+    notifications.notify(
+        session,
+        event="assistance.requested",
+        subject=f"[mamori] {incident.org_id} requests assistance on incident {incident.id}",
+        body=data.reason,
+        org_id=incident.org_id,
+        incident_id=incident.id,
+    )
+    return row
+
+
+def list_(
+    session: Session, *, principal: Principal, status: RequestStatus | None = None, limit: int = 200
+) -> Sequence[AssistanceRequest]:
+    query = select(AssistanceRequest).order_by(AssistanceRequest.id.desc()).limit(limit)
+    orgs = principal.visible_orgs("assistance.view")
+    if orgs is not None:
+        query = query.where(AssistanceRequest.org_id.in_(orgs))
+    if status is not None:
+        query = query.where(AssistanceRequest.status == status.value)
+    return session.scalars(query).all()
+
+
+def get(session: Session, *, principal: Principal, request_id: int) -> AssistanceRequest:
+    row = session.get(AssistanceRequest, request_id)
+    if row is None or not principal.can("assistance.view", row.org_id):
+        raise NotFound(f"assistance request {request_id} not found")
+    return row
+
+
+def for_incident(
+    session: Session, *, principal: Principal, incident_id: int
+) -> tuple[Sequence[AssistanceRequest], Sequence[Deployment]]:
+    incident = access.get(session, principal=principal, incident_id=incident_id)
+    requests = session.scalars(
+        select(AssistanceRequest).where(AssistanceRequest.incident_id == incident.id).order_by(AssistanceRequest.id)
+    ).all()
+    deployments = session.scalars(
+        select(Deployment).where(Deployment.incident_id == incident.id).order_by(Deployment.id)
+    ).all()
+    return requests, deployments
+
+
+def decide(session: Session, *, principal: Principal, request_id: int, data: DecisionIn) -> AssistanceRequest:
+    row = get(session, principal=principal, request_id=request_id)
+    roster.require_national(principal, "assistance.decide")
+    if row.status != RequestStatus.REQUESTED.value:
+        raise Conflict(f"request {row.id} is {row.status}, not waiting for a decision")
+    row.status = (RequestStatus.APPROVED if data.approve else RequestStatus.REJECTED).value
+    row.decided_by, row.decided_at, row.decision_note = principal.name, utcnow(), data.note
+    incident = _incident(session, row)
+    timeline.record(
+        session,
+        incident=incident,
+        kind=EntryKind.RESPONSE,
+        actor=principal.name,
+        text=f"Assistance request {row.status}" + (f": {data.note}" if data.note else ""),
+    )
+    access.changed(
+        session,
+        principal=principal,
+        incident=incident,
+        action=f"assistance.{row.status}",
+        object_type="assistance_request",
+        object_id=row.id,
+    )
+    requester = session.scalar(select(User.id).where(User.username == row.requested_by))
+    notifications.notify(
+        session,
+        event=f"assistance.{row.status}",
+        subject=f"[mamori] Assistance request {row.id} {row.status}",
+        body=f"{principal.name} {row.status} the request for incident {incident.id}. {data.note}",
+        org_id=row.org_id,
+        incident_id=incident.id,
+        user_ids=[requester],
+    )
+    return row
+
+
+def _incident(session: Session, row: AssistanceRequest) -> Incident:
+    incident = session.get(Incident, row.incident_id)
+    assert incident is not None  # FK
+    return incident
+
+
+def suggestions(session: Session, *, principal: Principal, request_id: int) -> list[RosterEntry]:
+    row = get(session, principal=principal, request_id=request_id)
+    deployed = {d.user_id for d in _active(session, row.id)}
+    return roster.suggest(
+        roster.entries(session, principal=principal), skills=row.skills, org_id=row.org_id, exclude=deployed
+    )
+
+
+def _active(session: Session, request_id: int) -> Sequence[Deployment]:
+    return session.scalars(
+        select(Deployment).where(Deployment.request_id == request_id, Deployment.released_at.is_(None))
+    ).all()
+
+
+def deploy(session: Session, *, principal: Principal, request_id: int, user_id: int) -> Deployment:
+    row = get(session, principal=principal, request_id=request_id)
+    roster.require_national(principal, "assistance.decide")
+    if row.status != RequestStatus.APPROVED.value:
+        raise Conflict(f"request {row.id} is {row.status}; only approved requests get responders")
+    profile = session.get(ResponderProfile, user_id)
+    load = roster.loads(session).get(user_id, 0)
+    if profile is None or not profile.available or load >= profile.max_load:
+        raise ValidationFailed(f"user {user_id} is not an available responder on the roster", where="user_id")
+    if any(d.user_id == user_id for d in _active(session, row.id)):
+        raise Conflict(f"user {user_id} is deployed on this request already")
+    incident = _incident(session, row)
+    deployment = Deployment(
+        request_id=row.id, incident_id=incident.id, org_id=incident.org_id, user_id=user_id, deployed_by=principal.name
+    )
+    session.add(deployment)
+    session.flush()
+    accounts.grant(
+        session,
+        actor=principal.name,
+        user_id=user_id,
+        object_type="incident",
+        object_id=incident.id,
+        org_id=incident.org_id,
+        reason=f"deployment {deployment.id}",
+    )
+    user = session.get(User, user_id)
+    name = user.username if user else str(user_id)
+    timeline.record(
+        session, incident=incident, kind=EntryKind.RESPONSE, actor=principal.name, text=f"Responder {name} deployed"
+    )
+    access.changed(
+        session,
+        principal=principal,
+        incident=incident,
+        action="assistance.deploy",
+        object_type="deployment",
+        object_id=deployment.id,
+        details={"user_id": user_id},
+    )
+    notifications.notify(
+        session,
+        event="assistance.deployed",
+        subject=f"[mamori] You are deployed to incident {incident.id}",
+        body=f"{principal.name} deployed you to incident {incident.id} of {incident.org_id}: {incident.title}",
+        org_id=incident.org_id,
+        incident_id=incident.id,
+        user_ids=[user_id],
+    )
+    return deployment
+
+
+def release(session: Session, *, principal: Principal, deployment_id: int) -> Deployment:
+    deployment = session.get(Deployment, deployment_id)
+    if deployment is None or not principal.can("assistance.view", deployment.org_id):
+        raise NotFound(f"deployment {deployment_id} not found")
+    if not (principal.national_can("assistance.decide") or principal.can("assistance.request", deployment.org_id)):
+        raise PermissionDenied("only the national centre or the requesting organisation releases responders")
+    if deployment.released_at is not None:
+        raise Conflict(f"deployment {deployment.id} was released already")
+    deployment.released_at, deployment.released_by = utcnow(), principal.name
+    accounts.revoke_grants(
+        session,
+        actor=principal.name,
+        user_id=deployment.user_id,
+        object_type="incident",
+        object_id=deployment.incident_id,
+    )
+    incident = session.get(Incident, deployment.incident_id)
+    assert incident is not None  # FK
+    timeline.record(
+        session,
+        incident=incident,
+        kind=EntryKind.RESPONSE,
+        actor=principal.name,
+        text=f"Responder {deployment.user_id} released",
+    )
+    access.changed(
+        session,
+        principal=principal,
+        incident=incident,
+        action="assistance.release",
+        object_type="deployment",
+        object_id=deployment.id,
+        details={"user_id": deployment.user_id},
+    )
+    request_row = session.get(AssistanceRequest, deployment.request_id)
+    if request_row is not None and not _active(session, request_row.id):
+        request_row.status = RequestStatus.CLOSED.value
+    return deployment
+
+
+def my_deployments(session: Session, *, principal: Principal) -> Sequence[Deployment]:
+    if principal.user_id is None:
+        return []
+    query = select(Deployment).where(Deployment.user_id == principal.user_id).order_by(Deployment.id.desc()).limit(100)
+    return session.scalars(query).all()
+
+
+def for_request(session: Session, *, request_id: int) -> Sequence[Deployment]:
+    """Deployments of a request the caller was already allowed to read (see `get`)."""
+    return session.scalars(select(Deployment).where(Deployment.request_id == request_id).order_by(Deployment.id)).all()

@@ -1,0 +1,1 @@
+"""Incidents: the coordinated response to one or more alerts, through the NIST phases."""
