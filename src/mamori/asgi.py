@@ -20,7 +20,7 @@ from mamori.platform import Matcher, Platform
 from mamori.settings import Settings
 from mamori.storage.db import Database
 from mamori.web import console, events_page, incident_pages, response_pages
-from mamori.workers import detect, live, relay, response, syslog
+from mamori.workers import compactor, detect, live, relay, response, syslog
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ async def running_workers(platform: Platform, extra: list[Startup] | None = None
     tasks = [
         asyncio.create_task(relay.run_relay(platform)),
         asyncio.create_task(detect.run_sweeper(platform)),
+        asyncio.create_task(compactor.run_compactor(platform)),
         asyncio.create_task(response.run_sweeper(platform)),
     ]
     platform.syslog = await syslog.start_syslog(platform)
