@@ -111,6 +111,9 @@ def test_alert_triage_in_the_browser(page: Any, server: Server) -> None:
     assert page.inner_text("#alert-status") == "closed (true_positive)"
     assert "Blocked at the firewall" in page.inner_text("main")
     shot(page, "alert-triage")
+    page.select_option("select[name=category]", "other")
+    page.click("#btn-incident")
+    assert "/incidents/" in page.url and "Brute force on VPN" in page.inner_text("main")
     assert folded.alert.id > 0
 
 
