@@ -67,6 +67,15 @@ CASES: list[tuple[str, str, dict[str, Any], bool]] = [
         web(f="powershell -enc cABpAG4AZwA="),
         True,
     ),
+    (
+        "utf16|base64offset",
+        "sel:\n  f|utf16|base64offset|contains: 'ab'\ncondition: sel",
+        web(f="x//5hAGIA"),
+        True,
+    ),
+    ("utf16be|base64", "sel:\n  f|utf16be|base64: 'ab'\ncondition: sel", web(f="AGEAYg=="), True),
+    ("neq", "sel:\n  f|neq: x\ncondition: sel", web(f="y"), True),
+    ("neq equal", "sel:\n  f|neq: x\ncondition: sel", web(f="X"), False),
     ("windash", "sel:\n  f|windash|contains: ' -enc '\ncondition: sel", web(f="ps /enc x"), True),
     (
         "windash en dash",
@@ -165,6 +174,11 @@ def test_expand_placeholder_with_value_from_a_pipeline(tmp_path: Path) -> None:
     assert engine.refused == [], engine.refused
     assert matches(engine, web(user="administrator"))
     assert not matches(engine, web(user="guest"))
+
+
+def test_timestamp_part_is_refused(tmp_path: Path) -> None:
+    engine = engine_for(tmp_path, rule_text("sel:\n  f|minute: 5\ncondition: sel"))
+    assert "timestamp-part" in engine.refused[0].reason
 
 
 def test_unmapped_logsource_is_refused(tmp_path: Path) -> None:
