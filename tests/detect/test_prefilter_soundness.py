@@ -22,7 +22,7 @@ def test_engine_equals_brute_force(sigmahq_engine: Engine) -> None:
     for event in sample:
         flat = flatten(event)
         _, low = views(flat)  # every field, not just those the bucket's rules read
-        brute = {rules.plans[i].rule_id for i, predicate in enumerate(rules.predicates) if predicate(low, flat)}
+        brute = {rules.plans[i].rule_id for i, check in enumerate(rules.predicates) if check(low, flat)}
         fast = {plan.rule_id for plan in sigmahq_engine.evaluate(event)}
         if brute != fast:
             disagreements.append((event.get("EventRecordID"), sorted(brute ^ fast)))

@@ -227,7 +227,8 @@ class Bucket:
                 table.setdefault(lit, []).append(index)
         bucket.eq = {f: {lit: tuple(ix) for lit, ix in t.items()} for f, t in eq.items() if f}
         bucket.sub = {f: _automaton(t) for f, t in sub.items() if f}
-        bucket.by_field = {f: (bucket.sub.get(f), bucket.eq.get(f)) for f in bucket.sub.keys() | bucket.eq.keys()}
+        names = bucket.sub.keys() | bucket.eq.keys()
+        bucket.by_field = {f: (bucket.sub.get(f), bucket.eq.get(f)) for f in names}
         if "" in sub:
             bucket.anywhere = _automaton(sub[""])
         return bucket
