@@ -10,6 +10,9 @@ from mamori.detect.views import flatten, views
 from mamori.ingest.parsers.windows import EvtxParser
 from tests.detect.conftest import EAS, need
 
+# one xdist worker loads the SigmaHQ set for all the tests that need it
+pytestmark = pytest.mark.xdist_group("sigmahq")
+
 
 @pytest.mark.shared_data
 def test_engine_equals_brute_force(sigmahq_engine: Engine) -> None:
