@@ -94,7 +94,7 @@ def mode_engine(repeat: int) -> dict[str, Any]:
 
 
 def mode_load(repeat: int) -> dict[str, Any]:
-    """Only the warm start: the engine from the compiled-rule cache (CPU seconds, unaffected by other load)."""
+    """Only the warm start from the compiled-rule cache (CPU seconds: little affected by other load)."""
     start = time.process_time()
     engine, wall = _engine()
     return {
@@ -203,8 +203,8 @@ def report(floor: dict[str, Any], engine: dict[str, Any], sqlite: dict[str, Any]
     print(
         f"  Oracle 2: {sqlite['compared_rules']:,} rules compared, {sqlite['hits_both']:,} hits agree, "
         f"{len(sqlite['engine_only'])} engine-only, {len(sqlite['sqlite_only'])} sqlite-only -> "
-        f"agreement {100 * sqlite['agreement']:.2f}% ({sqlite['not_converted']} rules not convertible or failing "
-        "in SQLite)"
+        f"agreement {100 * sqlite['agreement']:.2f}% ({sqlite['not_converted']} rules not convertible "
+        "or failing in SQLite)"
     )
     results = REPO / "bench" / "results"
     results.mkdir(parents=True, exist_ok=True)
