@@ -241,3 +241,18 @@ def test_counters_and_hot_reload(tmp_path: Path) -> None:
     (folder / "rule9.yml").write_text(rule_text("sel:\n  f: b\ncondition: sel"))
     engine.reload()
     assert len(engine.match([web(f="b")])) == 1
+
+
+def test_suricata_rules_use_eve_names(tmp_path: Path) -> None:
+    text = rule_text(
+        "sel:\n  dst_port: 445\n  signature|contains: 'EternalBlue'\ncondition: sel",
+        logsource="product: suricata",
+    )
+    engine = engine_for(tmp_path, text)
+    eve = {
+        "source": "suricata",
+        "dest_port": 445,
+        "alert": {"signature": "ET EXPLOIT Possible ETERNALBLUE MS17-010"},
+    }
+    assert matches(engine, eve)
+    assert not matches(engine, {**eve, "source": "webserver"})
