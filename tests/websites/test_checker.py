@@ -168,3 +168,15 @@ def test_cookies_are_never_kept_between_checks(farm: SiteFarm) -> None:
 
     asyncio.run(go())
     assert len(farm.cookies) == 2 and farm.cookies[-1] == ""
+
+
+def test_http_charset_is_honoured(farm: SiteFarm) -> None:
+    plain = (
+        "<html><head><title>الوزارة</title></head><body><p>مرحبا بكم في موقع الوزارة الرسمي</p></body></html>"
+    )
+    defaced = plain.replace("<body>", "<body><h1>تم اختراق الموقع</h1>")
+    header = (("Content-Type", "text/html; charset=windows-1256"),)
+    farm.set("/ar", defaced.encode("cp1256"), headers=header)
+    s = site(farm.url("/ar"))
+    result = run_check(s, Baseline.approve(plain, url=s.url))
+    assert result.verdict is not None and result.verdict.defaced, result.verdict

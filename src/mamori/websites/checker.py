@@ -46,6 +46,7 @@ class _Fetched:
     final_url: str
     redirects: tuple[str, ...]
     tls: tuple[ssl.SSLObject, bytes] | None  # the connection's TLS object and the peer certificate (DER)
+    charset: str | None  # from the Content-Type header
 
 
 class _Failed(Exception):
@@ -181,7 +182,7 @@ class Checker:
         ):
             verdict = UNCHANGED  # the very bytes that were approved: nothing to analyse
         elif baseline is not None and up:
-            page = baseline.read(fetched.body)
+            page = baseline.read(fetched.body, encoding=fetched.charset)
             if site.content.fetch_subresources:
                 resources = await self._subresources(site, fetched.final_url, page.scripts | page.stylesheets)
             hashes = {url: hashlib.sha256(data).hexdigest() for url, data in resources}
@@ -246,7 +247,8 @@ class Checker:
             body, truncated = await self._read(response)
             tls = _tls(response)
             elapsed = (time.perf_counter() - started) * 1000
-        return _Fetched(response.status_code, body, truncated, elapsed, url, chain, tls), url
+        charset = response.charset_encoding
+        return _Fetched(response.status_code, body, truncated, elapsed, url, chain, tls, charset), url
 
     async def _read(self, response: httpx.Response) -> tuple[bytes, bool]:
         cap = self.limits.max_body_bytes
