@@ -16,7 +16,7 @@ from mamori.websites.snapshots import SnapshotStore
 from mamori.websites.watch import WebsiteWatch
 
 from .farm import SiteFarm
-from .pages import ministry_page
+from .pages import NEWS, ministry_page
 
 DEFACED = "<html><head><title>Hacked by Z</title></head><body><h1>Hacked by Z</h1></body></html>"
 
@@ -71,3 +71,26 @@ def test_watch_detects_defacement_and_outage_then_resolves(tmp_path: Path) -> No
     with tarfile.open(fileobj=io.BytesIO(store.restore_bundle(good)), mode="r:gz") as tar:
         index = tar.extractfile("index.html")
         assert index is not None and index.read() == ministry_page().encode()
+
+
+def test_watch_learns_dynamic_regions_after_approval() -> None:
+    async def publish(result: CheckResult, outcome: WatchOutcome) -> None:
+        return None
+
+    with SiteFarm() as farm:
+        site = SiteExpectations(site_id="moi", org="interior", url=farm.url("/"), allow_private=True)
+
+        async def scenario() -> WebsiteWatch:
+            async with Checker(limits=CheckLimits(record_dns=False)) as checker:
+                watch = WebsiteWatch(checker, publish)
+                watch.watch(site)
+                watch.approve("moi", ministry_page().encode())
+                for n in range(3):  # the news box changes on every fetch
+                    farm.set("/", ministry_page(news=[(f"Story {n}", f"Body {n}"), *NEWS[1:]]))
+                    await watch.check_now("moi")
+                return watch
+
+        watch = asyncio.run(scenario())
+    baseline = watch.sites["moi"].baseline
+    assert baseline is not None and baseline.volatile_paths
+    assert all("news" in p for p in baseline.volatile_paths)

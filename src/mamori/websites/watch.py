@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from mamori.core.errors import NotFound
@@ -20,8 +20,12 @@ from mamori.websites.results import CheckResult
 from mamori.websites.scheduler import Scheduler
 from mamori.websites.schemas import SiteExpectations
 from mamori.websites.snapshots import SnapshotStore
+from mamori.websites.volatile import learn_volatile
 
 Publish = Callable[[CheckResult, WatchOutcome], Awaitable[None]]
+
+
+LEARN_FROM = 3  # clean fetches after an approval from which the site's dynamic regions are learned
 
 
 @dataclass
@@ -29,6 +33,8 @@ class Watched:
     site: SiteExpectations
     baseline: Baseline | None = None
     state: WatchState = field(default_factory=WatchState)
+    approved_html: bytes = b""
+    learning: list[bytes] = field(default_factory=list)  # clean fetches collected since the approval
 
 
 class WebsiteWatch:
@@ -64,6 +70,7 @@ class WebsiteWatch:
         watched.baseline = Baseline.approve(
             html, url=site.url, rules=site.content, allowed_domains=site.allowed_domains
         )
+        watched.approved_html, watched.learning = html, []
         if self.snapshots is not None:
             self.snapshots.save(
                 site_id=site_id,
@@ -80,6 +87,7 @@ class WebsiteWatch:
         result = await self.checker.check(watched.site, baseline=watched.baseline)
         outcome = evaluate(watched.site, result, watched.state)
         watched.state = outcome.state
+        self._learn(watched, result)
         if self.snapshots is not None and result.verdict is not None and result.verdict.defaced:
             await asyncio.to_thread(self._keep_evidence, result)
         await self.publish(result, outcome)
@@ -91,6 +99,28 @@ class WebsiteWatch:
     async def _scheduled(self, site: SiteExpectations) -> None:
         if site.site_id in self.sites:
             await self.check_now(site.site_id)
+
+    def _learn(self, watched: Watched, result: CheckResult) -> None:
+        """After an approval, learn the page's dynamic regions from its next few clean fetches, then
+        re-read the approved page with them (see :mod:`mamori.websites.volatile`)."""
+        baseline = watched.baseline
+        if baseline is None or not watched.site.content.learn_volatile or len(watched.learning) >= LEARN_FROM:
+            return
+        if result.verdict is None or result.verdict.defaced or result.body_sha256 == baseline.html_sha256:
+            return
+        watched.learning.append(result.body)
+        if len(watched.learning) == LEARN_FROM:
+            paths = learn_volatile(baseline, watched.learning)
+            watched.baseline = replace(
+                Baseline.approve(
+                    watched.approved_html,
+                    url=baseline.url,
+                    rules=baseline.rules,
+                    allowed_domains=baseline.allowed_domains,
+                    volatile_paths=paths,
+                ),
+                subresources=baseline.subresources,
+            )
 
     def _keep_evidence(self, result: CheckResult) -> None:
         """The page as the attacker left it, marked suspicious (blobs are shared, so repeats cost nothing)."""
