@@ -192,3 +192,13 @@ def test_undeclared_utf8_pages_are_read_as_utf8(banner: str, encoding: str) -> N
     baseline = Baseline.approve(plain.encode(encoding), url=URL)
     defaced = plain.replace("<body>", f"<body><h1>{banner}</h1>").encode(encoding)
     assert assess(baseline, defaced).defaced
+
+
+def test_new_inline_script_with_comments_is_not_foreign(baseline: Baseline) -> None:
+    script = (
+        "<script>\n// update document.title for the campaign, see https://docs.example.org/howto\n"
+        "/* window.location handling: http://old.example.com */\n"
+        "document.title = 'Ministry - ' + document.title; var u = '/api/news';</script>"
+    )
+    verdict = assess(baseline, ministry_page(inject_body=script))
+    assert FindingKind.FOREIGN_SCRIPT not in verdict.kinds() and not verdict.defaced, verdict.reasons

@@ -20,20 +20,16 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from mamori.websites.markers import MarkerHit, default_markers
-from mamori.websites.normalise import (
-    collapse,
-    comparable_words,
-    host_of,
-    shingles,
-    volatile_free,
-    without_query,
-)
-from mamori.websites.page_scan import Scan, block_tags, element_sig
+from mamori.websites.normalise import collapse, comparable_words, shingles, volatile_free, without_query
+from mamori.websites.page_scan import Scan
 from mamori.websites.selectors import compile_selector
 
 MAX_HTML_BYTES = 8 * 1024 * 1024  # beyond this the rest of the page is not read (the checker caps bodies too)
 _META_CHARSET = re.compile(rb"<meta[^>]{0,200}charset", re.IGNORECASE)
-_INLINE_URL = re.compile(r"(?:https?:)?//([a-z0-9][a-z0-9.-]*\.[a-z]{2,})", re.IGNORECASE)
+# Hosts that inline scripts load from: absolute URLs, or protocol-relative ones inside a string literal.
+# Comments go first, so "// update document.title" or a credited URL in a comment is not a reference.
+_INLINE_URL = re.compile(r"(?:https?://|[\"'`]//)([a-z0-9][a-z0-9.-]*\.[a-z]{2,})", re.IGNORECASE)
+_JS_COMMENT = re.compile(r"/\*.*?\*/|(?<![:\"'\\/])//[^\n]*", re.DOTALL)
 _BLACK = re.compile(
     r"(?:body|html)[^{}]{0,80}\{[^}]{0,400}?background(?:-color)?\s*:\s*(?:#000(?:000)?\b|black\b|rgb\(\s*0\s*,\s*0\s*,\s*0\s*\))",
     re.IGNORECASE,
@@ -158,7 +154,8 @@ def _page(url: str, scan: Scan, critical: list[tuple[str, str]]) -> Page:
     stable_words = comparable_words(" ".join(scan.stable_lines))
     meta = [collapse(v) for k, v in scan.meta if k in _META_NAMES]
     title = collapse(scan.title)
-    inline_hosts = frozenset(m.lower() for m in _INLINE_URL.findall(scan.inline_script))
+    code = _JS_COMMENT.sub(" ", scan.inline_script)
+    inline_hosts = frozenset(m.lower() for m in _INLINE_URL.findall(code))
     refs = {kind: frozenset(hosts) for kind, hosts in scan.refs.items()}
     refs["script"] = refs.get("script", frozenset()) | inline_hosts
     marker_lines = (title, *meta, *scan.lines)
@@ -182,6 +179,3 @@ def _page(url: str, scan: Scan, critical: list[tuple[str, str]]) -> Page:
         blocks_input=scan.blocks_input,
         critical=tuple(critical),
     )
-
-
-__all__ = ["Page", "block_tags", "element_sig", "host_of", "read_page"]
