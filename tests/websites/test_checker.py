@@ -180,3 +180,11 @@ def test_http_charset_is_honoured(farm: SiteFarm) -> None:
     s = site(farm.url("/ar"))
     result = run_check(s, Baseline.approve(plain, url=s.url))
     assert result.verdict is not None and result.verdict.defaced, result.verdict
+
+
+def test_large_pages_are_analysed_off_the_event_loop(farm: SiteFarm) -> None:
+    big = ministry_page(inject_body="<p>" + "lorem ipsum dolor " * 40_000 + "</p><h1>Hacked by X</h1>")
+    farm.set("/big", big)
+    s = site(farm.url("/big"))
+    result = run_check(s, Baseline.approve(ministry_page(), url=s.url))
+    assert result.size > 256 * 1024 and result.verdict is not None and result.verdict.defaced

@@ -171,22 +171,11 @@ class Checker:
             facts_from_der(fetched.tls[1], now=now, version=fetched.tls[0].version()) if fetched.tls else None
         )
         https = urlsplit(fetched.final_url).scheme == "https"
+        body_sha256 = hashlib.sha256(fetched.body).hexdigest()
         verdict: Verdict | None = None
         resources: tuple[tuple[str, bytes], ...] = ()
-        body_sha256 = hashlib.sha256(fetched.body).hexdigest()
-        if (
-            baseline is not None
-            and up
-            and body_sha256 == baseline.html_sha256
-            and not site.content.fetch_subresources
-        ):
-            verdict = UNCHANGED  # the very bytes that were approved: nothing to analyse
-        elif baseline is not None and up:
-            page = baseline.read(fetched.body, encoding=fetched.charset)
-            if site.content.fetch_subresources:
-                resources = await self._subresources(site, fetched.final_url, page.scripts | page.stylesheets)
-            hashes = {url: hashlib.sha256(data).hexdigest() for url, data in resources}
-            verdict = verdict_of(baseline, page, subresources=hashes)
+        if baseline is not None and up:
+            verdict, resources = await self._verdict(site, baseline, fetched, body_sha256)
         return CheckResult(
             site_id=site.site_id,
             org=site.org,
@@ -210,6 +199,23 @@ class Checker:
             body=fetched.body,
             resources=resources,
         )
+
+    async def _verdict(
+        self, site: SiteExpectations, baseline: Baseline, fetched: _Fetched, body_sha256: str
+    ) -> tuple[Verdict, tuple[tuple[str, bytes], ...]]:
+        """Integrity analysis of the fetched page (and its same-site resources when the site asks)."""
+        if body_sha256 == baseline.html_sha256 and not site.content.fetch_subresources:
+            return UNCHANGED, ()  # the very bytes that were approved: nothing to analyse
+        if len(fetched.body) > self.limits.analyse_in_thread_from:
+            # Analysis is CPU work on the event loop; a huge page must not stall every other check.
+            page = await asyncio.to_thread(baseline.read, fetched.body, encoding=fetched.charset)
+        else:
+            page = baseline.read(fetched.body, encoding=fetched.charset)
+        resources: tuple[tuple[str, bytes], ...] = ()
+        if site.content.fetch_subresources:
+            resources = await self._subresources(site, fetched.final_url, page.scripts | page.stylesheets)
+        hashes = {url: hashlib.sha256(data).hexdigest() for url, data in resources}
+        return verdict_of(baseline, page, subresources=hashes), resources
 
     # --- HTTP -------------------------------------------------------------------------------------------
     async def _follow(self, site: SiteExpectations) -> _Fetched:
