@@ -188,3 +188,9 @@ def test_large_pages_are_analysed_off_the_event_loop(farm: SiteFarm) -> None:
     s = site(farm.url("/big"))
     result = run_check(s, Baseline.approve(ministry_page(), url=s.url))
     assert result.size > 256 * 1024 and result.verdict is not None and result.verdict.defaced
+
+
+def test_unusable_redirect_target_is_a_failure_not_a_crash(farm: SiteFarm) -> None:
+    farm.set("/odd", status=302, headers=(("Location", "http://bad host\x7f/"),))
+    result = run_check(site(farm.url("/odd")))
+    assert result.failure is FailureKind.REFUSED and not result.up
