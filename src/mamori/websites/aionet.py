@@ -13,7 +13,6 @@ import ssl
 import typing
 
 import httpcore
-from httpcore._utils import is_socket_readable
 
 _READ_CHUNK = 64 * 1024
 
@@ -73,8 +72,8 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
             return self._writer.get_extra_info("peername")
         if info == "socket":
             return self._writer.get_extra_info("socket")
-        if info == "is_readable":
-            return is_socket_readable(self._writer.get_extra_info("socket"))
+        if info == "is_readable":  # asked only of pooled idle connections; ours serve one request
+            return False
         return None
 
 
