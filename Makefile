@@ -1,22 +1,28 @@
 # The two commands: `make run` and `make test`. Everything else is a helper of those.
 SHELL := /bin/bash
 PY := .venv/bin/python
-UV := $(shell command -v uv 2>/dev/null || echo .venv-tools/bin/uv)
+# A project-local uv, pinned, so a fresh machine and this one behave the same.
+UV := .venv-tools/bin/uv
 export UV_PROJECT_ENVIRONMENT := .venv
 
 .PHONY: run test env lint typecheck layers pytest bench bench-hunt bench-ingest clean
 
 env: .venv/.synced
 
-.venv/.synced: pyproject.toml uv.lock
-	@if ! command -v uv >/dev/null 2>&1 && [ ! -x .venv-tools/bin/uv ]; then \
-		python3 -m venv .venv-tools && .venv-tools/bin/pip install -q 'uv==0.13.9'; fi
+$(UV):
+	python3 -m venv .venv-tools
+	.venv-tools/bin/pip install -q 'uv==0.13.9'
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen
 	@touch $@
 
+# The demo uses SigmaHQ's rules too when the shared test data sits beside the repository.
+SIGMAHQ := $(wildcard ../shared/data/sigma/sigmahq)
+
 run: env
 	$(PY) -m mamori db upgrade
-	$(PY) -m mamori up --demo
+	$(if $(SIGMAHQ),MAMORI_SIGMAHQ_DIR=$(SIGMAHQ) )$(PY) -m mamori up --demo
 
 lint: env
 	.venv/bin/ruff check src tests bench
@@ -29,7 +35,7 @@ layers: env
 	.venv/bin/lint-imports
 
 pytest: env
-	.venv/bin/pytest -n 2 --dist loadgroup
+	.venv/bin/pytest -n 2 --dist loadfile
 
 test: lint typecheck layers pytest
 

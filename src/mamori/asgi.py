@@ -20,7 +20,7 @@ from mamori.platform import Matcher, Platform
 from mamori.settings import Settings
 from mamori.storage.db import Database
 from mamori.web import console, incident_pages, response_pages
-from mamori.workers import detect, live, relay, response
+from mamori.workers import detect, live, relay, response, syslog
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def make_bus(settings: Settings) -> Bus:
     if settings.bus == "nats":
         from mamori.bus.nats import NatsBus
 
-        return NatsBus(settings.nats_url)
+        return NatsBus(settings.nats_url, stream=settings.nats_stream, prefix=settings.nats_prefix)
     return MemoryBus()
 
 
@@ -46,7 +46,9 @@ def build_platform(settings: Settings, *, matcher: Matcher | None = None) -> Pla
     )
 
 
-async def start_workers(platform: Platform, extra: list[Startup] | None = None) -> list[asyncio.Task[None]]:
+@asynccontextmanager
+async def running_workers(platform: Platform, extra: list[Startup] | None = None) -> AsyncIterator[None]:
+    """Bus consumers, the outbox relay, the sweeper and the syslog listener, for the life of the app."""
     await platform.bus.start()
     await detect.subscribe_detect(platform)
     await live.subscribe_live(platform)
@@ -56,22 +58,28 @@ async def start_workers(platform: Platform, extra: list[Startup] | None = None) 
         asyncio.create_task(detect.run_sweeper(platform)),
         asyncio.create_task(response.run_sweeper(platform)),
     ]
+    platform.syslog = await syslog.start_syslog(platform)
     for start in extra or []:
         await start(platform)
-    return tasks
+    try:
+        yield
+    finally:
+        if platform.syslog is not None:
+            await platform.syslog.stop()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await platform.bus.close()
 
 
 def create_app(platform: Platform, *, run_workers: bool = True, extra: list[Startup] | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        tasks = await start_workers(platform, extra) if run_workers else []
-        try:
+        if not run_workers:
             yield
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await platform.bus.close()
+            return
+        async with running_workers(platform, extra):
+            yield
 
     app = FastAPI(
         title="mamori",

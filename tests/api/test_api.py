@@ -112,3 +112,32 @@ def test_alert_stream_delivers_new_alerts_to_those_who_may_see_them(client: Test
     thread.join(timeout=10)
     text = b"\n".join(received)
     assert b'"org":"mof"' in text and b'"org":"mofa"' not in text
+
+
+def test_alerts_list_filter_page_and_act(client: TestClient, platform: Platform) -> None:
+    from mamori.alerts import service as alerts
+    from mamori.core.severity import Severity
+    from tests.platform.test_alerts import det
+
+    with platform.db.session() as s:
+        alerts.fold(s, [det(n, ip=f"192.0.2.{n}", severity=Severity.LOW if n % 2 else Severity.HIGH) for n in range(7)])
+    login(client, "national_analyst-ncc")
+    page = client.get("/api/v1/alerts", params={"limit": 3}).json()
+    assert page["total"] == 7 and len(page["items"]) == 3
+    rest = client.get("/api/v1/alerts", params={"limit": 3, "offset": 6}).json()["items"]
+    assert len(rest) == 1
+    high = client.get("/api/v1/alerts", params={"min_severity": "high"}).json()
+    assert high["total"] == 4 and {a["severity"] for a in high["items"]} == {"high"}
+    assert client.get("/api/v1/alerts", params={"q": "192.0.2.5"}).json()["total"] == 1
+    alert_id = page["items"][0]["id"]
+    acted = client.post(f"/api/v1/alerts/{alert_id}/actions", json={"action": "close", "resolution": "duplicate"})
+    assert acted.status_code == 200 and acted.json()["status"] == "closed"
+    again = client.post(f"/api/v1/alerts/{alert_id}/actions", json={"action": "acknowledge"})
+    assert again.status_code == 409
+    assert client.get("/api/v1/alerts", params={"status": "closed"}).json()["total"] == 1
+    audit = client.get("/api/v1/audit", params={"action": "alert.close"})
+    assert audit.status_code == 403  # an analyst is not an auditor
+    login(client, "auditor-ncc")
+    assert [e["object_id"] for e in client.get("/api/v1/audit", params={"action": "alert.close"}).json()] == [
+        str(alert_id)
+    ]

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import fcntl
+import threading
+import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mamori.core.errors import ValidationFailed
 from mamori.core.messages import Event
@@ -164,3 +170,72 @@ def test_empty_archive(archive: EventArchive) -> None:
     assert archive.write([]) == []
     assert archive.query(orgs=None, **WIDE) == []
     assert archive.count_by_day(orgs=None, **WIDE) == {}
+
+
+def test_compaction_already_running_elsewhere_is_left_alone(archive: EventArchive) -> None:
+    for i in range(3):
+        archive.write([event(i, "mod")])
+    org_dir = archive.root / "day=2026-11-22" / "org=mod"
+    with (org_dir / ".compact.lock").open("a") as other:
+        fcntl.flock(other, fcntl.LOCK_EX)  # as another process's compaction would hold it
+        assert archive.compact(date(2026, 11, 22)) == []
+    assert len(archive.compact(date(2026, 11, 22))) == 1
+
+
+def test_timestamps_outside_the_calendar_fall_back(archive: EventArchive) -> None:
+    odd = event(1, "mod")
+    odd["@timestamp"] = "0001-01-01T00:00:00+01:00"  # year 0 once in UTC
+    assert len(archive.write([odd])) == 1
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(fields=st.dictionaries(st.text(max_size=12), JSON_VALUES, max_size=6))
+def test_any_event_content_is_stored_and_read_back(archive: EventArchive, fields: dict[str, object]) -> None:
+    record = {**fields, **event(1, "mod")}
+    record["@id"] = uuid.uuid4().hex
+    archive.write([record])
+    (found,) = archive.query(orgs=None, filters={"@id": record["@id"]}, **WIDE)
+    assert found["raw"] == record["raw"]
+
+
+def test_values_json_cannot_hold_are_kept_as_text(archive: EventArchive) -> None:
+    deep: list[object] = []
+    for _ in range(300):
+        deep = [deep]
+    archive.write([event(1, "mod", deep=deep, huge=2**70)])
+    (found,) = archive.query(orgs=None, **WIDE)
+    assert found["huge"] == str(2**70) and isinstance(found["deep"], str)
+
+
+def test_queries_survive_a_concurrent_compaction(archive: EventArchive) -> None:
+    for i in range(20):
+        archive.write([event(i, "mod", minutes=i)])
+    stop = threading.Event()
+
+    def compact_repeatedly() -> None:
+        for round_ in range(5):
+            archive.write([event(100 + round_, "mod")])
+            archive.compact(date(2026, 11, 22))
+            time.sleep(0.02)  # compaction is a daily job; back to back it would starve any reader
+        stop.set()
+
+    worker = threading.Thread(target=compact_repeatedly)
+    worker.start()
+    while not stop.is_set():  # listing, then reading files a compaction may just have removed
+        assert sum(archive.count_by_day(orgs={"mod"}, **WIDE)[date(2026, 11, 22)].values()) >= 20
+    worker.join()
+
+
+def test_query_size_limits(archive: EventArchive) -> None:
+    archive.write([event(1, "mod")])
+    with pytest.raises(ValidationFailed):
+        archive.query(orgs=None, filters={f"f{i}": "x" for i in range(33)}, **WIDE)
+    with pytest.raises(ValidationFailed):
+        archive.query(orgs=None, text="x" * 1001, **WIDE)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import itertools
 from datetime import UTC, datetime
 
 import orjson
@@ -147,6 +149,22 @@ def test_real_eve_files(relative: str, records: int) -> None:
     alerts = [e for e in events if e["event_type"] == "alert"]
     assert alerts and all(isinstance(e["alert.signature_id"], int) for e in alerts)
     assert all(e["@timestamp"].endswith("Z") for e in events)
+
+
+@pytest.mark.shared_data
+def test_zeek_json_keeps_zeek_names_and_uses_ts() -> None:
+    path = data_file("ids/zed-sample-data-zeek/zeek-json/dns.json.gz")
+    with gzip.open(path) as lines:
+        head = b"".join(itertools.islice(lines, 200))
+    events, failures = split(JSON.parse(head, origin="dns"))
+    assert len(events) == 200 and not failures
+    assert events[0]["@timestamp"] == events[0]["ts"] == "2018-03-24T17:15:20.865716Z"
+    assert events[0]["id.orig_h"] == "10.47.1.100" and events[0]["query"] == "ise.wrccdc.org"
+
+
+def test_forwarded_raw_is_kept_within_the_limit() -> None:
+    (event,) = JSON.parse(orjson.dumps({"raw": "é" * 20_000}), origin="r")
+    assert isinstance(event, dict) and len(event["raw"].encode()) <= 16_384
 
 
 @pytest.mark.shared_data

@@ -27,7 +27,7 @@ def test_sniff(head: bytes, expected: str) -> None:
 
 
 def test_registry_names_match_parsers() -> None:
-    assert set(PARSERS) == {"json", "suricata", "syslog", "webaccess"}
+    assert set(PARSERS) == {"json", "suricata", "syslog", "webaccess", "evtx", "windows-json"}
     assert all(parser.name == name for name, parser in PARSERS.items())
 
 

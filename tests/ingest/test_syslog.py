@@ -56,6 +56,20 @@ def test_rfc3164_with_pri() -> None:
     assert event["message"] == "Failed password for root from 1.2.3.4"
 
 
+@pytest.mark.parametrize(
+    ("line", "stamp"),
+    [
+        ("Mar  1 2024 10:00:00 rtr1 sshd[1]: x", "2024-03-01T10:00:00.000000Z"),  # with a year
+        ("Feb 12 14:10:21.123 h sshd[1]: x", "2025-02-12T14:10:21.123000Z"),  # fraction, year before receipt
+        ("<13>2024-05-01T12:00:00+02:00 h cron[7]: x", "2024-05-01T10:00:00.000000Z"),  # ISO after a PRI
+        ("<13>1 2024-05-01T12:00:00.5-03:30 h app - - - x", "2024-05-01T15:30:00.500000Z"),
+        ("<13>1 not-a-time h app - - - x", "2026-01-02T03:04:05.000000Z"),  # invalid: the receive time
+    ],
+)
+def test_timestamps(line: str, stamp: str) -> None:
+    assert parse_one(line)["@timestamp"] == stamp
+
+
 def test_december_line_read_in_january_belongs_to_last_year() -> None:
     assert parse_one("Dec 31 23:59:59 h cron[1]: x")["@timestamp"] == "2025-12-31T23:59:59.000000Z"
 

@@ -194,3 +194,31 @@ async def test_stop_delivers_what_was_received() -> None:
     assert received.items == []
     await listener.stop()
     assert len(received.items) == 1
+
+
+async def test_udp_sheds_load_when_delivery_falls_behind() -> None:
+    release = asyncio.Event()
+    delivered: list[int] = []
+
+    async def stuck(batch: Batch, peer: Peer) -> None:
+        await release.wait()
+        delivered.append(len(batch))
+
+    limits = ListenerLimits(batch_size=1, max_pending=5, batch_delay=0.05)
+    async with SyslogListener(stuck, host="127.0.0.1", udp_port=0, tcp_port=None, limits=limits) as listener:
+        udp_send(listener, *[b"<13>1 - h a - - - x"] * 20)
+        async with asyncio.timeout(3):
+            while listener.stats["events"] + listener.stats["udp_dropped"] < 20:
+                await asyncio.sleep(0.01)
+        assert listener.stats["events"] == 5 and listener.stats["udp_dropped"] == 15
+        release.set()
+    assert sum(delivered) == 5
+
+
+async def test_port_in_use_fails_cleanly(listening: tuple[SyslogListener, Received]) -> None:
+    busy, _ = listening
+    assert busy.tcp_address is not None
+    other = SyslogListener(Received(), host="127.0.0.1", udp_port=0, tcp_port=busy.tcp_address[1])
+    with pytest.raises(OSError):
+        await other.start()
+    assert other.udp_address is None and other.tcp_address is None  # the UDP socket it had bound is closed

@@ -64,6 +64,12 @@ def test_vhost_combined_sets_cs_host_and_host() -> None:
     assert "cs-referer" not in event  # "-" means not sent, so Sigma's `cs-referer: null` matches
 
 
+def test_extra_fields_after_the_user_agent_are_tolerated() -> None:
+    # nginx formats often append "$http_x_forwarded_for" and $request_time to "combined"
+    event = parse_one(f'10.0.0.2 - - {TS} "GET /x HTTP/1.1" 200 5 "-" "Go-http-client/1.1" "203.0.113.9" 0.003')
+    assert event["cs-user-agent"] == "Go-http-client/1.1" and event["c-ip"] == "10.0.0.2"
+
+
 def test_caller_host_is_used_when_the_line_names_none() -> None:
     line = b'1.2.3.4 - - [01/Jan/2024:00:00:00 +0000] "GET / HTTP/1.1" 200 1 "-" "-"'
     (event,) = PARSER.parse(line, origin="t", received=RECEIVED, host="web01")

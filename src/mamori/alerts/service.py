@@ -6,6 +6,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, Text, cast, func, or_, select
 from sqlalchemy.orm import Session
@@ -33,9 +34,20 @@ class Folded:
     created: bool
 
 
+# Entities that identify "the same thing happening again". Others (the URL requested, the command line) vary
+# with every repeat of one attack and would split it into hundreds of alerts; they stay in the kept events.
+DEDUP_ENTITIES = frozenset({"src_ip", "client_ip", "host", "user", "target_user", "dst_ip"})
+
+
+def source_address(entities: dict[str, Any]) -> str | None:
+    """The attacking address, whichever producer named it (web logs say client_ip, Windows logs src_ip)."""
+    value = entities.get("src_ip") or entities.get("client_ip")
+    return str(value) if value else None
+
+
 def dedup_key(d: Detection) -> str:
-    """Same organisation, rule and entities → the same alert while it is open."""
-    entities = "|".join(f"{k}={v}" for k, v in sorted(d.entities.items()))
+    """Same organisation, rule and identifying entities → the same alert while it is open."""
+    entities = "|".join(f"{k}={v}" for k, v in sorted(d.entities.items()) if k in DEDUP_ENTITIES)
     basis = f"{d.org}|{d.producer}|{d.rule_id}|{entities}|{d.exercise_id or ''}"
     return hashlib.sha256(basis.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -52,9 +64,11 @@ def category_of(d: Detection) -> str:
 def fold(session: Session, detections: Iterable[Detection], *, keep_events: int = 20) -> list[Folded]:
     """Turn detections into new or repeated alerts. A detection whose key was seen before is skipped."""
     out: list[Folded] = []
+    seen: set[str] = set()
     for d in detections:
-        if session.get(AlertDetection, d.key) is not None:
+        if d.key in seen or session.get(AlertDetection, d.key) is not None:
             continue
+        seen.add(d.key)
         folded = _fold_one(session, d, keep_events)
         session.add(AlertDetection(key=d.key, alert_id=folded.alert.id, at=d.timestamp))
         if d.exercise_id is None:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from mamori.accounts.principal import Principal
 from mamori.alerts.enums import AlertStatus
 from mamori.alerts.models import Alert, DailyCount
+from mamori.alerts.service import source_address
 
 
 @dataclass
@@ -76,7 +77,7 @@ def dashboard(session: Session, *, principal: Principal, now: datetime, days: in
     sources: Counter[str] = Counter()
     for alert in session.scalars(recent.limit(5000)):
         rules[alert.rule_title] += alert.count
-        src = alert.entities.get("src_ip")
+        src = source_address(alert.entities)
         if src:
             sources[str(src)] += alert.count
     open_by_org: dict[str, dict[str, int]] = defaultdict(dict)

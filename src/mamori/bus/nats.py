@@ -50,7 +50,9 @@ class NatsBus:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._nc is not None:
-            await self._nc.drain()
+            # Consumers are stopped above and every publish awaited its ack, so nothing is in flight:
+            # close at once (drain would wait for the pending pull requests to time out).
+            await self._nc.close()
 
     async def publish(self, subject: str, payload: dict[str, Any]) -> None:
         await self._js.publish(self._subject(subject), orjson.dumps(payload), stream=self.stream)

@@ -140,6 +140,8 @@ async def _replay(platform: Platform, logins: DemoLogins) -> None:
     base = f"http://{_local(platform.settings.host)}:{platform.settings.port}"
     async with httpx.AsyncClient(base_url=base, timeout=60) as client:
         await _wait_until_up(client)
+        while platform.matcher is None:  # replay once detection is ready, so the day shows its alerts
+            await asyncio.sleep(0.5)
         orgs = [org for org, _, _ in MINISTRIES]
         for batch in day_of_traffic(orgs, datetime.now(UTC)):
             await _post(client, logins.tokens[(batch.org, batch.sensor_kind)], batch.format, batch.body)

@@ -114,6 +114,7 @@ class Generator:
         )
 
     def _access(self, t: datetime, ip: str, method: str, path: str, status: int, ua: str) -> str:
+        path = path.replace('"', "\\x22")  # as Apache and nginx write a quote inside the request line
         size = self.rnd.randint(200, 48_000) if status == 200 else self.rnd.randint(150, 600)
         return f'{ip} - - [{_ts_clf(t)}] "{method} {path} HTTP/1.1" {status} {size} "-" "{ua}"'
 

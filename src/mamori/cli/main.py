@@ -138,3 +138,17 @@ def ingest_files(paths: tuple[Path, ...], org: str, sensor: str, fmt: str | None
     click.echo(f"accepted {totals[0]} events, dead-lettered {totals[1]} records")
     if totals[0] == 0 and totals[1] > 0:
         sys.exit(1)
+
+
+def _register() -> None:
+    """Sub-commands that live in their own modules (imported lazily by click only when run)."""
+    from mamori.cli.hunt import hunt
+    from mamori.cli.rules import rules
+    from mamori.cli.websites import websites
+
+    main.add_command(hunt)
+    main.add_command(rules)
+    main.add_command(websites)
+
+
+_register()

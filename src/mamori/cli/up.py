@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 import uvicorn
 
 from mamori.asgi import Startup, build_platform, create_app, load_matcher
 from mamori.migrations import upgrade
+from mamori.platform import Platform
 from mamori.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -16,8 +18,10 @@ log = logging.getLogger(__name__)
 def run(settings: Settings, *, demo: bool) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.resolved_database_url())
-    matcher = load_matcher(settings)
-    platform = build_platform(settings, matcher=matcher)
+    platform = build_platform(settings)
+    # The server answers at once; rules compile in the background (SigmaHQ's first compile takes a while,
+    # later starts read the cache). Batches accepted meanwhile are detected by the sweeper once it is ready.
+    threading.Thread(target=_load_rules, args=(platform,), name="rules", daemon=True).start()
     extra: list[Startup] = []
     if demo:
         from mamori.cli import demo as demo_mode
@@ -27,6 +31,13 @@ def run(settings: Settings, *, demo: bool) -> None:
         _print_banner(settings, logins.users)
     app = create_app(platform, extra=extra)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False)
+
+
+def _load_rules(platform: Platform) -> None:
+    try:
+        platform.matcher = load_matcher(platform.settings)
+    except Exception:
+        log.exception("the detection engine could not be loaded; events are archived but not detected")
 
 
 def _print_banner(settings: Settings, users: dict[str, str]) -> None:

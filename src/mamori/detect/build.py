@@ -9,15 +9,18 @@ private to the user (pickle): by default ``$XDG_CACHE_HOME/mamori/sigma``.
 from __future__ import annotations
 
 import hashlib
+import marshal
 import os
 import pickle
+import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import CodeType
 
 from mamori.detect import loader, routing
-from mamori.detect.compiler import Plan, compile_rule, rule_meta
+from mamori.detect.compiler import Plan, code_object, compile_rule, rule_meta
 from mamori.detect.correlation import CorrelationPlan, plan_correlation
 from mamori.detect.errors import RuleRefused
 from mamori.detect.loader import Refusal
@@ -31,6 +34,13 @@ class Compiled:
     refused: list[Refusal]
     correlations: list[CorrelationPlan] = field(default_factory=list)
     rule_count: int = 0
+    code: list[bytes] = field(default_factory=list)  # marshalled bytecode per plan (cache only)
+
+    def codes(self) -> dict[int, CodeType]:
+        """Bytecode by plan position; empty when the cache was written by another Python version."""
+        if len(self.code) != len(self.plans):
+            return {}
+        return {i: marshal.loads(blob) for i, blob in enumerate(self.code)}  # noqa: S302 - our private cache
 
 
 def default_cache_dir() -> Path:
@@ -55,6 +65,8 @@ def compile_dirs(directories: Sequence[Path], pipelines_dir: Path = routing.PIPE
             out.correlations.append(plan_correlation(corr, path))
         except RuleRefused as exc:
             out.refused.append(_refusal(path, corr, exc.message))
+        except Exception as exc:  # untrusted content: one correlation's surprise must not stop the pack
+            out.refused.append(_refusal(path, corr, f"correlation: {type(exc).__name__}: {exc}"))
     return out
 
 
@@ -64,14 +76,14 @@ def _refusal(path: str, rule: object, reason: str) -> Refusal:
 
 
 def cache_key(directories: Sequence[Path], pipelines_dir: Path) -> str:
-    digest = hashlib.sha256(CACHE_VERSION.encode())
+    digest = hashlib.sha256(f"{CACHE_VERSION}|{sys.version}".encode())  # marshal is version-specific
     for source in sorted(Path(__file__).parent.glob("*.py")):  # the compiler's own code is part of the key
         digest.update(source.read_bytes())
     for path in sorted(pipelines_dir.glob("*.yml")):
         digest.update(path.read_bytes())
     for path in loader.rule_files(directories):
         stat = path.stat()
-        digest.update(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+        digest.update(f"{os.path.abspath(path)}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:32]
 
 
@@ -91,6 +103,10 @@ def compile_cached(
     except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError):
         pass
     compiled = compile_dirs(directories, pipelines_dir)
+    try:
+        compiled.code = [marshal.dumps(code_object(p)) for p in compiled.plans]
+    except (SyntaxError, ValueError, RecursionError):
+        compiled.code = []  # RuleSet reports the broken plan; the cache simply carries no bytecode
     _write_atomic(path, compiled)
     return compiled
 

@@ -177,10 +177,10 @@ class CodeGen:
         other = repr(value.field)
         if value.starts_with and value.ends_with:
             test = "w in v"
-        elif value.starts_with:
-            test = "v.endswith(w)"  # |fieldref|startswith: "*" + other → the field ends with the other value
-        elif value.ends_with:
+        elif value.starts_with:  # |fieldref|startswith: the field starts with the other field's value
             test = "v.startswith(w)"
+        elif value.ends_with:
+            test = "v.endswith(w)"
         else:
             test = "v == w"
         return (

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import CodeType
 from typing import Any
 
 from sigma.exceptions import SigmaError
@@ -83,13 +84,18 @@ def compile_rule(rule: SigmaRule, pipelines: dict[str, ProcessingPipeline], path
     return plans
 
 
-def build_predicate(plan: Plan) -> Predicate:
-    """Materialise a plan: build its constants and compile its source (the inverse of the cache)."""
-    consts = [matchers.build_const(spec) for spec in plan.consts]
-    names = ", ".join(f"k{i}" for i in range(len(consts)))
-    unpack = f"    {names}, = K\n" if consts else ""
+def code_object(plan: Plan) -> CodeType:
+    """The bytecode of a plan's factory (``compile`` is the slowest step of a load: the cache keeps this)."""
+    names = ", ".join(f"k{i}" for i in range(len(plan.consts)))
+    unpack = f"    {names}, = K\n" if plan.consts else ""
     source = f"def make(K):\n{unpack}    def rule(L, E):\n        return {plan.code}\n    return rule\n"
+    return compile(source, f"<sigma {plan.rule_id}>", "exec")
+
+
+def build_predicate(plan: Plan, code: CodeType | None = None) -> Predicate:
+    """Materialise a plan: build its constants and run its factory (the inverse of the cache)."""
+    consts = [matchers.build_const(spec) for spec in plan.consts]
     scope: dict[str, Any] = dict(matchers.HELPERS)
-    exec(compile(source, f"<sigma {plan.rule_id}>", "exec"), scope)  # noqa: S102 - source built by codegen only
+    exec(code or code_object(plan), scope)  # noqa: S102 - source built by codegen only
     predicate: Predicate = scope["make"](consts)
     return predicate

@@ -103,7 +103,9 @@ def plan_correlation(rule: SigmaCorrelationRule, path: str) -> CorrelationPlan:
             raise RuleRefused(f"correlation condition {op} needs a window-end decision: not supported")
     if kind == "value_count" and not value_field:
         raise RuleRefused("value_count needs condition.field")
-    aliases = {a.alias: {_ref_id(ref): f for ref, f in a.mapping.items()} for a in rule.aliases}
+    aliases = {
+        a.alias: {by_name.get(ref.reference, ref.reference): f for ref, f in a.mapping.items()} for a in rule.aliases
+    }
     return CorrelationPlan(
         rule_id=str(rule.id) if rule.id else (rule.title or path),
         title=rule.title or "",

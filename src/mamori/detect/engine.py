@@ -60,7 +60,8 @@ class Engine:
         """Re-read every pack and swap the rule set in one assignment (a running batch ends on the old)."""
         compiled = build.compile_cached(self.rule_dirs, self.cache_dir, self.pipelines_dir)
         plans = [p for p in compiled.plans if self._level_ok(p.level)]
-        rules = RuleSet(plans)
+        codes = compiled.codes() if len(plans) == len(compiled.plans) else {}
+        rules = RuleSet(plans, codes)
         correlations = CorrelationEngine(compiled.correlations, rules.plans)
         refused = list(compiled.refused) + [
             Refusal(p.path, p.rule_id, p.title, f"{p.variant}: {why}") for p, why in rules.broken

@@ -120,10 +120,74 @@ def _literal_runs(items: list[Any], runs: list[str], current: list[str]) -> None
         current.clear()
 
 
+# Fields whose values repeat across most events (a trigger on them selects almost everything), and substrings
+# found in most Windows paths. Only a speed heuristic: the choice never changes a verdict.
+_COMMON_FIELDS = frozenset(
+    {
+        "IntegrityLevel",
+        "Company",
+        "Product",
+        "Description",
+        "FileVersion",
+        "SignatureStatus",
+        "Signed",
+        "Signature",
+        "ObjectType",
+        "LogonType",
+        "Provider_Name",
+        "EventType",
+        "Level",
+        "Task",
+        "Opcode",
+        "Keywords",
+        "Protocol",
+        "Initiated",
+        "AccessMask",
+        "Status",
+        "AuthenticationPackageName",
+        "LogonProcessName",
+        "sc-status",
+        "cs-method",
+    }
+)
+_COMMON_TEXT = frozenset(
+    {
+        "\\windows\\",
+        "c:\\windows\\",
+        "\\system32\\",
+        "c:\\windows\\system32\\",
+        "\\syswow64\\",
+        ".exe",
+        ".dll",
+        "microsoft",
+        "\\program files",
+        "c:\\program files",
+        "c:\\users\\",
+        "\\users\\",
+        "\\appdata\\",
+        "\\temp\\",
+        "system",
+        "high",
+        "true",
+        "false",
+    }
+)
+
+
+def _trigger_score(trigger: Trigger) -> int:
+    name, kind, lit = trigger
+    score = min(len(lit), 16) + (8 if kind == "eq" else 0)
+    if name in _COMMON_FIELDS:
+        score -= 12
+    if lit in _COMMON_TEXT:
+        score -= 12
+    return score
+
+
 def _score(found: frozenset[Trigger]) -> tuple[int, int]:
-    """Higher is more selective: the weakest literal decides, exact values count extra; fewer is better."""
-    weakest = min(len(lit) + (8 if kind == "eq" else 0) for _, kind, lit in found) if found else 0
-    return (min(weakest, 24), -len(found))
+    """Higher is more selective: the weakest trigger decides; fewer triggers is better."""
+    weakest = min(_trigger_score(t) for t in found) if found else 0
+    return (weakest, -len(found))
 
 
 def _best(options: Iterable[frozenset[Trigger]]) -> Triggers:

@@ -10,6 +10,7 @@ A rule no variant routes is refused with a reason, never run unconstrained.
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,11 +39,27 @@ class Route:
 
 
 def load_pipelines(directory: Path = PIPELINES) -> dict[str, ProcessingPipeline]:
-    """Variant name (file stem) → pipeline, in a stable order."""
-    out: dict[str, ProcessingPipeline] = {}
+    """Variant name (file stem) → pipeline; parsed once per folder content (pipelines reset on apply)."""
+    stamp = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(directory.glob("*.yml")))
+    return _load_pipelines(directory, stamp)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_pipelines(directory: Path, stamp: tuple[tuple[str, int, int], ...]) -> dict[str, ProcessingPipeline]:
+    """Variant name (file stem) → pipeline, in a stable order.
+
+    Files named ``common*.yml`` are not variants: they run first in every variant (placeholder values,
+    field mappings shared by all sources).
+    """
+    common = ProcessingPipeline()
+    variants: dict[str, ProcessingPipeline] = {}
     for path in sorted(directory.glob("*.yml")):
-        out[path.stem] = ProcessingPipeline.from_yaml(path.read_text(encoding="utf-8"))
-    return out
+        pipeline = ProcessingPipeline.from_yaml(path.read_text(encoding="utf-8"))
+        if path.stem.startswith("common"):
+            common = common + pipeline
+        else:
+            variants[path.stem] = pipeline
+    return {name: common + pipeline for name, pipeline in variants.items()}
 
 
 def variants(rule: SigmaRule, pipelines: dict[str, ProcessingPipeline]) -> list[tuple[str, SigmaRule]]:
@@ -50,6 +67,8 @@ def variants(rule: SigmaRule, pipelines: dict[str, ProcessingPipeline]) -> list[
     out: list[tuple[str, SigmaRule]] = []
     failures: list[str] = []
     for name, pipeline in pipelines.items():
+        if not _may_route(pipeline, rule):
+            continue  # deep-copying and processing a rule costs milliseconds: skip variants that cannot apply
         processed = copy.deepcopy(rule)
         try:
             pipeline.apply(processed)
@@ -66,6 +85,17 @@ def variants(rule: SigmaRule, pipelines: dict[str, ProcessingPipeline]) -> list[
     raise UnmappedLogsource(
         f"log source product={ls.product} category={ls.category} service={ls.service} is not mapped by any pipeline"
     )
+
+
+def _may_route(pipeline: ProcessingPipeline, rule: SigmaRule) -> bool:
+    """Whether any route item of the pipeline matches the rule (checked again, exactly, by applying it)."""
+    try:
+        return any(
+            item.identifier and item.identifier.startswith(ROUTE_PREFIX) and item.match_rule_conditions(rule)
+            for item in pipeline.items
+        )
+    except SigmaError:
+        return True  # let apply() report it
 
 
 def route_of(tree: Any) -> Route:

@@ -9,6 +9,7 @@ so one dict lookup finds every rule that can apply.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from types import CodeType
 from typing import Any
 
 from mamori.detect.compiler import Plan, Predicate, build_predicate
@@ -22,13 +23,14 @@ Entry = tuple[int, Triggers, frozenset[str] | None]
 class RuleSet:
     """Immutable once built: an engine swaps whole rule sets on reload."""
 
-    def __init__(self, plans: Iterable[Plan]) -> None:
+    def __init__(self, plans: Iterable[Plan], codes: dict[int, CodeType] | None = None) -> None:
+        """``codes``: bytecode by position in ``plans`` (from the cache): loading then skips ``compile``."""
         self.plans: list[Plan] = []
         self.predicates: list[Predicate] = []
         self.broken: list[tuple[Plan, str]] = []
-        for plan in plans:
+        for position, plan in enumerate(plans):
             try:
-                predicate = build_predicate(plan)
+                predicate = build_predicate(plan, (codes or {}).get(position))
             except (RuleCompileError, SyntaxError, ValueError, RecursionError) as exc:
                 self.broken.append((plan, f"{type(exc).__name__}: {exc}"))
                 continue

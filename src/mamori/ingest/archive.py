@@ -14,14 +14,16 @@ Queries go through DuckDB with every value as a bound parameter; field names are
 
 from __future__ import annotations
 
-import itertools
+import fcntl
 import os
 import re
 import threading
+import time
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -29,30 +31,28 @@ from typing import Any
 import duckdb
 import orjson
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from mamori.core.errors import ValidationFailed
-from mamori.core.messages import EVENT_ID, HOST, ORG, RAW, SENSOR, SOURCE, TIMESTAMP, Event
+from mamori.core.messages import EVENT_ID, ORG, RAW, Event
+from mamori.ingest.archive_columns import SCHEMA, partitions, to_table
 
-SCHEMA = pa.schema(
-    [
-        ("ts", pa.timestamp("us", tz="UTC")),
-        ("id", pa.string()),
-        ("sensor", pa.string()),
-        ("source", pa.string()),
-        ("host", pa.string()),
-        ("event_id", pa.int64()),  # Windows EventID when the event has one: the most common hunt filter
-        ("fields", pa.string()),  # the whole event as JSON, without `raw`
-        ("raw", pa.string()),
-    ]
-)
-# Organisation ids become directory names: no separators, no dot-files, nothing a shell or glob reads twice.
-ORG_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}")
+__all__ = ["FIELD_NAME", "MAX_LIMIT", "SCHEMA", "EventArchive"]
+
 # Event field names a query may filter on: Sigma/Windows/EVE names, dotted paths, '@timestamp'.
 FIELD_NAME = re.compile(r"[A-Za-z0-9_@][A-Za-z0-9_.@-]{0,127}")
 MAX_LIMIT = 10_000
-COMPRESSION = "zstd"
+MAX_FILTERS = 32
+MAX_TEXT = 1_000
+READ_ATTEMPTS = 5
+_SMALL = ["sensor", "source", "host"]
+# zstd: ~10x smaller than plain for log text at ~550k rows per CPU-second. Dictionaries only where values
+# repeat; min/max statistics only where queries filter (ts), not on kilobytes of JSON per row.
+PARQUET_OPTIONS: dict[str, Any] = {
+    "compression": "zstd",
+    "use_dictionary": _SMALL,
+    "write_statistics": ["ts", "event_id", *_SMALL],
+}
 WRITERS = 4  # threads writing the partitions of one batch (mostly waiting on fsync)
 # The file list is a parameter; hive types keep numeric-looking org ids as text.
 _SOURCE = "read_parquet(?, hive_partitioning=true, hive_types={'day': DATE, 'org': VARCHAR}, union_by_name=true)"
@@ -61,8 +61,11 @@ _SOURCE = "read_parquet(?, hive_partitioning=true, hive_types={'day': DATE, 'org
 class EventArchive:
     """Parquet files under ``root``; safe to share between threads of one process."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, durable: bool = True) -> None:
+        """``durable=False`` skips fsync: files still appear atomically, but a power cut may lose the last
+        seconds of writes (acceptable when the bus that fed them redelivers)."""
         self.root = root
+        self.durable = durable
         self._db = duckdb.connect(":memory:")
         self._db_lock = threading.Lock()  # cursor() on the shared connection is not itself thread-safe
         self._pool = ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="archive-write")
@@ -74,10 +77,15 @@ class EventArchive:
 
     # ---- writing ------------------------------------------------------------------------------------
     def write(self, events: list[Event]) -> list[Path]:
-        """Append ``events`` (each with ``org`` and ``@timestamp``); returns the files written."""
+        """Append ``events`` (each with ``org`` and ``@timestamp``); returns the files written, one per
+        (day, org) in the batch. Large batches make fewer, better-compressed files.
+
+        When writing fails (disk full), partitions already written stay: a retried batch may store some events
+        twice, recognisable by their ``@id`` (at-least-once, like the bus that feeds the archive).
+        """
         if not events:
             return []
-        parts = _partitions(*_to_table(events))
+        parts = partitions(*to_table(events))
         if len(parts) == 1:
             return [self._write_part(*parts[0])]
         # Parquet encoding and fsync release the GIL: partitions of one batch are written side by side.
@@ -87,7 +95,7 @@ class EventArchive:
         directory = self.root / f"day={day}" / f"org={org}"
         directory.mkdir(parents=True, exist_ok=True)
         final = directory / f"part-{uuid.uuid4().hex}.parquet"
-        _atomic_write(table, final)
+        _atomic_write(table, final, durable=self.durable)
         return final
 
     # ---- reading ------------------------------------------------------------------------------------
@@ -110,34 +118,43 @@ class EventArchive:
         """
         if not 0 < limit <= MAX_LIMIT or offset < 0:
             raise ValidationFailed(f"limit must be 1..{MAX_LIMIT} and offset >= 0", where="limit")
-        files = self._files(orgs, since, until)
-        if not files:
-            return []
         where, params = _conditions(since, until, filters or {}, text)
         # Only fixed SQL fragments are joined here; every caller value is a bound parameter.
         sql = f"SELECT id, org, fields, raw FROM {_SOURCE} WHERE {where} ORDER BY ts DESC, id LIMIT ? OFFSET ?"  # noqa: S608
-        rows = self._fetch(sql, [files, *params, limit, offset])
+        rows = self._fetch(sql, orgs, since, until, [*params, limit, offset])
         return [_to_event(*row) for row in rows]
 
     def count_by_day(self, *, orgs: set[str] | None, since: datetime, until: datetime) -> dict[date, dict[str, int]]:
         """Event counts per UTC day and organisation, ``since <= @timestamp < until``."""
-        files = self._files(orgs, since, until)
-        if not files:
-            return {}
         where, params = _conditions(since, until, {}, None)
         sql = f"SELECT day, org, count(*) FROM {_SOURCE} WHERE {where} GROUP BY day, org ORDER BY day, org"  # noqa: S608
         counts: dict[date, dict[str, int]] = defaultdict(dict)
-        for day, org, count in self._fetch(sql, [files, *params]):
+        for day, org, count in self._fetch(sql, orgs, since, until, params):
             counts[day][org] = count
         return dict(counts)
 
-    def _fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        with self._db_lock:
-            cursor = self._db.cursor()
-        try:
-            return cursor.execute(sql, params).fetchall()
-        finally:
-            cursor.close()
+    def _fetch(
+        self, sql: str, orgs: set[str] | None, since: datetime, until: datetime, params: Sequence[Any]
+    ) -> list[tuple[Any, ...]]:
+        """Run ``sql`` over the files of the asked partitions (the first parameter is their list).
+
+        A compaction may remove a file between listing and reading: then the files are listed again.
+        """
+        for attempt in range(READ_ATTEMPTS):
+            files = self._files(orgs, since, until)
+            if not files:
+                return []
+            with self._db_lock:
+                cursor = self._db.cursor()
+            try:
+                return cursor.execute(sql, [files, *params]).fetchall()
+            except duckdb.IOException:
+                if attempt == READ_ATTEMPTS - 1 or all(Path(f).exists() for f in files):
+                    raise
+            finally:
+                cursor.close()
+            time.sleep(0.01 * 2**attempt)  # let the compaction finish its removals
+        return []  # not reached: the last attempt returns or raises
 
     def _files(self, orgs: set[str] | None, since: datetime, until: datetime) -> list[str]:
         """Partition pruning done here, from the directory names: only the days and orgs asked for."""
@@ -164,19 +181,38 @@ class EventArchive:
             return []
         merged = []
         for org_dir in sorted(day_dir.glob("org=*")):
-            parts = sorted(org_dir.glob("part-*.parquet"))
-            if len(parts) > 1:
-                merged.append(_merge(org_dir, parts))
+            with _exclusive(org_dir / ".compact.lock") as locked:
+                parts = sorted(org_dir.glob("part-*.parquet"))
+                if locked and len(parts) > 1:  # another process compacting this partition: leave it to it
+                    merged.append(_merge(org_dir, parts))
         return merged
 
 
+@contextmanager
+def _exclusive(lock_path: Path) -> Iterator[bool]:
+    """A non-blocking exclusive lock between processes (two compactions would each merge the same files)."""
+    with lock_path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _merge(directory: Path, parts: list[Path]) -> Path:
-    """Stream ``parts`` into one new file (bounded memory), rename it in, then remove exactly ``parts``."""
+    """Stream ``parts`` into one new file (bounded memory), rename it in, then remove exactly ``parts``.
+
+    Always fsynced, whatever ``durable`` says: the old files are deleted, so the new one must be on disk.
+    """
     final = directory / f"part-{uuid.uuid4().hex}.parquet"
     temporary = directory / f".{final.name}.tmp"
     try:
         with temporary.open("wb") as sink:
-            with pq.ParquetWriter(sink, SCHEMA, compression=COMPRESSION) as writer:
+            with pq.ParquetWriter(sink, SCHEMA, **PARQUET_OPTIONS) as writer:
                 for part in parts:
                     for batch in pq.ParquetFile(part).iter_batches(batch_size=65_536):
                         writer.write_batch(batch.select(SCHEMA.names))
@@ -190,16 +226,18 @@ def _merge(directory: Path, parts: list[Path]) -> Path:
     return final
 
 
-def _atomic_write(table: pa.Table, final: Path) -> None:
+def _atomic_write(table: pa.Table, final: Path, *, durable: bool) -> None:
     temporary = final.with_name(f".{final.name}.tmp")
     try:
         with temporary.open("wb") as sink:
-            pq.write_table(table, sink, compression=COMPRESSION)
-            _sync(sink)
+            pq.write_table(table, sink, **PARQUET_OPTIONS)
+            if durable:
+                _sync(sink)
         os.replace(temporary, final)
     finally:
         temporary.unlink(missing_ok=True)
-    _sync_dir(final.parent)
+    if durable:
+        _sync_dir(final.parent)
 
 
 def _sync(sink: Any) -> None:
@@ -214,108 +252,6 @@ def _sync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-# ---- columns --------------------------------------------------------------------------------------------
-def _to_table(events: list[Event]) -> tuple[pa.Table, pa.Array]:
-    """The events as columns, and their organisations.
-
-    Built directly (not via from_pylist): one list comprehension per column, converted in C. Checks that
-    usually pass (all ids present, all hosts text) run once per column; the slow path only when they fail.
-    """
-    orgs = _strings([e.get(ORG) for e in events])
-    for org in pc.unique(orgs).to_pylist():
-        if not isinstance(org, str) or not ORG_NAME.fullmatch(org):
-            raise ValidationFailed(f"event without a valid organisation id: {org!r:.80}", where=ORG)
-    ids = _ids([e.get(EVENT_ID) for e in events])
-    columns = [
-        _timestamps([e.get(TIMESTAMP) for e in events]),
-        pa.array(ids, pa.string()),
-        _strings([e.get(SENSOR) for e in events]),
-        _strings([e.get(SOURCE) for e in events]),
-        _strings([e.get(HOST) for e in events]),
-        _event_ids([e.get("EventID") for e in events]),
-        pa.array([_fields(e, i) for e, i in zip(events, ids, strict=True)], pa.string()),
-        _strings([e.get(RAW) for e in events]),
-    ]
-    return pa.Table.from_arrays(columns, schema=SCHEMA), orgs
-
-
-def _partitions(table: pa.Table, orgs: pa.Array) -> list[tuple[str, str, pa.Table]]:
-    """Split ``table`` into (day, org, rows) runs in C: sort by day, org and time; cut where the key changes.
-
-    Sorting by time inside a file also gives each row group a narrow ts range, which DuckDB uses to skip
-    row groups outside a query's window.
-    """
-    days = pc.cast(table["ts"], pa.date32())
-    keyed = table.append_column("_day", days).append_column("_org", orgs)
-    keyed = keyed.take(
-        pc.sort_indices(keyed, sort_keys=[("_day", "ascending"), ("_org", "ascending"), ("ts", "ascending")])
-    )
-    day_col, org_col = keyed["_day"], keyed["_org"]
-    changed = pc.or_(
-        pc.not_equal(day_col.slice(1), day_col.slice(0, len(day_col) - 1)),
-        pc.not_equal(org_col.slice(1), org_col.slice(0, len(org_col) - 1)),
-    )
-    starts = [0, *(i + 1 for i in pc.indices_nonzero(changed).to_pylist()), len(keyed)]
-    rows = keyed.drop_columns(["_day", "_org"])
-    return [
-        (day_col[start].as_py().isoformat(), org_col[start].as_py(), rows.slice(start, end - start))
-        for start, end in itertools.pairwise(starts)
-    ]
-
-
-def _ids(values: list[Any]) -> list[str]:
-    if all(type(v) is str and v for v in values):
-        return values
-    return [v if isinstance(v, str) and v else uuid.uuid4().hex for v in values]
-
-
-def _strings(values: list[Any]) -> pa.Array:
-    try:
-        return pa.array(values, pa.string())
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # a number or object where text was expected
-        return pa.array([v if v is None or isinstance(v, str) else str(v) for v in values], pa.string())
-
-
-def _event_ids(values: list[Any]) -> pa.Array:
-    if all(v is None for v in values):
-        return pa.nulls(len(values), pa.int64())
-    return pa.array([_event_id(v) for v in values], pa.int64())
-
-
-def _timestamps(stamps: list[Any]) -> pa.Array:
-    """``@timestamp`` strings as UTC microseconds; one vectorised parse, row by row only if that fails."""
-    try:
-        return pc.cast(pa.array(stamps, pa.string()), SCHEMA.field("ts").type)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        now = datetime.now(UTC)
-        return pa.array([_one_timestamp(s, now) for s in stamps], SCHEMA.field("ts").type)
-
-
-def _one_timestamp(value: Any, default: datetime) -> datetime:
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            return default
-        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-    return default
-
-
-def _event_id(value: Any) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63:
-        return value
-    if isinstance(value, str) and value.isdigit() and len(value) < 19:
-        return int(value)
-    return None
-
-
-def _fields(event: Event, event_id: str) -> str:
-    body = dict(event)  # a C-level copy; the caller's dict may be read by other stages meanwhile
-    body.pop(RAW, None)
-    body[EVENT_ID] = event_id
-    return orjson.dumps(body, default=str).decode()
 
 
 def _to_event(event_id: str, org: str, fields: str, raw: str | None) -> Event:
@@ -342,6 +278,8 @@ def _day_of(name: str) -> date | None:
 
 def _conditions(since: datetime, until: datetime, filters: dict[str, str], text: str | None) -> tuple[str, list[Any]]:
     """The WHERE clause (fixed SQL text) and its parameters (every value the caller gave)."""
+    if len(filters) > MAX_FILTERS or (text is not None and len(text) > MAX_TEXT):
+        raise ValidationFailed(f"at most {MAX_FILTERS} filters and {MAX_TEXT} characters of text", where="filters")
     clauses = ["ts >= ?", "ts < ?"]
     params: list[Any] = [since.astimezone(UTC), until.astimezone(UTC)]
     for name, value in filters.items():

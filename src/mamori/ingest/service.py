@@ -168,10 +168,11 @@ def load_batch_events(batch: IngestBatch) -> list[Event]:
     return events
 
 
-def pending_batches(session: Session, *, limit: int = 100) -> Sequence[IngestBatch]:
+def pending_batches(session: Session, *, older_than: datetime, limit: int = 100) -> Sequence[IngestBatch]:
+    """Batches archived before `older_than` whose detection never completed."""
     return session.scalars(
         select(IngestBatch)
-        .where(IngestBatch.detected_at.is_(None), IngestBatch.accepted > 0)
+        .where(IngestBatch.detected_at.is_(None), IngestBatch.accepted > 0, IngestBatch.received_at < older_than)
         .order_by(IngestBatch.received_at)
         .limit(limit)
     ).all()

@@ -13,8 +13,10 @@ total and per sender address.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
+import socket
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,7 +26,7 @@ from typing import Any
 from mamori.core.messages import Event
 from mamori.ingest.parsers.base import ParseFailure
 from mamori.ingest.parsers.syslog import parse_frame, utc_naive
-from mamori.ingest.syslog_framing import FrameError, read_frame
+from mamori.ingest.syslog_framing import FrameError, Framer
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,9 @@ Peer = tuple[str, int]
 Batch = list[Event | ParseFailure]
 OnBatch = Callable[[Batch, Peer], Awaitable[None] | None]
 _Key = tuple[str, Peer]  # ("udp" | "tcp", peer): one batch stream per sender and transport
+READ_SIZE = 64 * 1024
+UDP_MAX = 65_535
+UDP_BURST = 256  # datagrams per wake-up, so that TCP connections still get their turn
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +51,11 @@ class ListenerLimits:
 
 
 class SyslogListener:
-    """UDP and/or TCP syslog on ``host``; port 0 picks a free port (see the ``*_address`` properties)."""
+    """UDP and/or TCP syslog on ``host``; port 0 picks a free port (see the ``*_address`` properties).
+
+    ``stats`` counts ``events``, ``failures``, ``udp_dropped``, ``connections_refused`` and
+    ``delivery_errors`` (for the metrics endpoint).
+    """
 
     def __init__(
         self,
@@ -66,7 +75,7 @@ class SyslogListener:
         self._chains: dict[_Key, asyncio.Task[None]] = {}
         self._pending = 0
         self._connections: Counter[str] = Counter()
-        self._udp: asyncio.DatagramTransport | None = None
+        self._udp: socket.socket | None = None
         self._tcp: asyncio.Server | None = None
         self._flusher: asyncio.Task[None] | None = None
         self._writers: set[asyncio.StreamWriter] = set()
@@ -74,27 +83,37 @@ class SyslogListener:
 
     # ---- life cycle ---------------------------------------------------------------------------------
     async def start(self) -> None:
+        """Bind and listen; raises OSError (port in use, no permission) with nothing left open."""
         loop = asyncio.get_running_loop()
         udp_port, tcp_port = self._ports
-        if udp_port is not None:
-            self._udp, _ = await loop.create_datagram_endpoint(
-                lambda: _Datagrams(self), local_addr=(self._host, udp_port)
-            )
-        if tcp_port is not None:
-            self._tcp = await asyncio.start_server(self._serve, self._host, tcp_port, limit=self.limits.max_message + 2)
+        try:
+            if udp_port is not None:
+                self._udp = _udp_socket(self._host, udp_port)
+                loop.add_reader(self._udp.fileno(), self._udp_ready)
+            if tcp_port is not None:
+                self._tcp = await asyncio.start_server(self._serve, self._host, tcp_port)
+        except OSError:
+            await self.stop()
+            raise
         self._flusher = asyncio.create_task(self._flush_periodically())
 
     async def stop(self) -> None:
         """Stop listening, close connections, and deliver everything already received."""
         if self._udp is not None:
+            asyncio.get_running_loop().remove_reader(self._udp.fileno())
             self._udp.close()
+            self._udp = None
         if self._tcp is not None:
             self._tcp.close()
             for writer in self._writers:
                 writer.close()
             await asyncio.gather(*self._handlers, return_exceptions=True)
+            await self._tcp.wait_closed()
+            self._tcp = None
         if self._flusher is not None:
             self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
         for key in list(self._batches):
             self._send(key)
         await asyncio.gather(*self._chains.values(), return_exceptions=True)
@@ -108,7 +127,7 @@ class SyslogListener:
 
     @property
     def udp_address(self) -> Peer | None:
-        return self._udp.get_extra_info("sockname")[:2] if self._udp is not None else None
+        return self._udp.getsockname()[:2] if self._udp is not None else None
 
     @property
     def tcp_address(self) -> Peer | None:
@@ -119,7 +138,10 @@ class SyslogListener:
         """Queue one message; returns the delivery task when this message filled the batch."""
         self.stats["failures" if isinstance(item, ParseFailure) else "events"] += 1
         self._pending += 1
-        _, batch = self._batches.setdefault(key, (asyncio.get_running_loop().time(), []))
+        pending = self._batches.get(key)
+        if pending is None:
+            pending = self._batches[key] = (asyncio.get_running_loop().time(), [])
+        batch = pending[1]
         batch.append(item)
         return self._send(key) if len(batch) >= self.limits.batch_size else None
 
@@ -157,6 +179,19 @@ class SyslogListener:
                 self._send(key)
 
     # ---- UDP ----------------------------------------------------------------------------------------
+    def _udp_ready(self) -> None:
+        """Read what the socket holds, up to a burst (asyncio's datagram transport reads one per wake-up,
+        which loses datagrams to a full socket buffer long before the parser is the limit)."""
+        assert self._udp is not None
+        for _ in range(UDP_BURST):
+            try:
+                data, address = self._udp.recvfrom(UDP_MAX)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:  # an ICMP error from an earlier send on this socket; nothing to read
+                return
+            self.datagram(data, (address[0], address[1]))
+
     def datagram(self, data: bytes, peer: Peer) -> None:
         if self._pending >= self.limits.max_pending:
             self.stats["udp_dropped"] += 1  # UDP has no back-pressure: shed load, and count it
@@ -202,30 +237,64 @@ class SyslogListener:
         return True
 
     async def _read_messages(self, reader: asyncio.StreamReader, peer: Peer) -> None:
-        where = f"tcp:{peer[0]}"
+        key: _Key = ("tcp", peer)
+        framer = Framer(self.limits.max_message)
+        loop = asyncio.get_running_loop()
+        progress = loop.time()  # when the last message completed: a trickling peer is dropped, too
         while True:
             try:
-                frame = await read_frame(reader, max_message=self.limits.max_message, timeout=self.limits.idle_timeout)
+                async with asyncio.timeout(self.limits.idle_timeout):
+                    data = await reader.read(READ_SIZE)
+                frames = self._frames(framer, data)
             except FrameError as exc:
-                self._add(("tcp", peer), ParseFailure.of(exc.reason, where, exc.head))
+                self._add(key, ParseFailure.of(exc.reason, f"tcp:{peer[0]}", exc.head))
                 return
-            except (ConnectionError, OSError):
+            except (TimeoutError, ConnectionError, OSError):
                 return
-            if frame is None:
+            if frames:
+                progress = loop.time()
+            elif framer.pending and loop.time() - progress > self.limits.idle_timeout:
+                self._add(
+                    key,
+                    ParseFailure.of("peer too slow: message not completed in time", f"tcp:{peer[0]}", b""),
+                )
                 return
-            if not frame.strip():
-                continue
-            full = self._add(("tcp", peer), parse_frame(frame, where=where, received=_now(), host=peer[0]))
+            full = self._parse_frames(key, frames)
             if full is not None:
                 await full  # back-pressure: read on once this batch is delivered
+            if not data:
+                return
+
+    @staticmethod
+    def _frames(framer: Framer, data: bytes) -> list[bytes]:
+        if data:
+            return framer.feed(data)
+        last = framer.end()  # end of stream
+        return [last] if last is not None else []
+
+    def _parse_frames(self, key: _Key, frames: list[bytes]) -> asyncio.Task[None] | None:
+        """Parse and queue ``frames``; returns the delivery task of the last batch they filled, if any."""
+        full = None
+        where, received = f"tcp:{key[1][0]}", _now()
+        for frame in frames:
+            if frame.strip():
+                item = parse_frame(frame, where=where, received=received, host=key[1][0])
+                full = self._add(key, item) or full
+        return full
 
 
-class _Datagrams(asyncio.DatagramProtocol):
-    def __init__(self, listener: SyslogListener) -> None:
-        self._listener = listener
-
-    def datagram_received(self, data: bytes, addr: Any) -> None:
-        self._listener.datagram(data, (addr[0], addr[1]))
+def _udp_socket(host: str, port: int) -> socket.socket:
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setblocking(False)
+        with contextlib.suppress(OSError):  # a larger buffer absorbs bursts; the kernel may cap it
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 * 1024 * 1024)
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def _now() -> datetime:

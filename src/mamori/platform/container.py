@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from mamori.bus.base import Bus
 from mamori.core.messages import Detection, Event
@@ -30,3 +31,5 @@ class Platform:
     broadcaster: Broadcaster = field(default_factory=lambda: Broadcaster())
     batch_cache: BatchCache = field(default_factory=lambda: BatchCache())
     matcher: Matcher | None = None
+    detect_lock: threading.Lock = field(default_factory=threading.Lock)
+    syslog: Any = None  # the running SyslogListener, when syslog ports are configured

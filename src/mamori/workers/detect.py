@@ -6,7 +6,10 @@ import asyncio
 import logging
 import time
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
+
+from sqlalchemy.exc import IntegrityError
 
 from mamori.alerts import service as alerts
 from mamori.bus import subjects
@@ -19,10 +22,27 @@ from mamori.storage.db import utcnow
 log = logging.getLogger(__name__)
 
 
+SWEEP_GRACE = timedelta(seconds=60)  # younger batches are still on their way through the bus
+
+
 def detect_batch(platform: Platform, batch_id: str, events: list[Event] | None) -> int:
-    """Run detection for one batch unless it ran already; returns the number of detections."""
+    """Run detection for one batch unless it ran already; returns the number of detections.
+
+    One batch at a time per process (the matcher keeps correlation state); across processes the row lock on
+    the batch (PostgreSQL) and the unique detection keys make a second run a no-op.
+    """
     if platform.matcher is None:
         return 0
+    with platform.detect_lock:
+        try:
+            return _detect_locked(platform, batch_id, events)
+        except IntegrityError:
+            log.info("batch %s was detected concurrently by another worker", batch_id)
+            return 0
+
+
+def _detect_locked(platform: Platform, batch_id: str, events: list[Event] | None) -> int:
+    assert platform.matcher is not None
     with platform.db.session() as session:
         batch = session.get(IngestBatch, batch_id, with_for_update=True)
         if batch is None or batch.detected_at is not None:
@@ -59,7 +79,7 @@ async def subscribe_detect(platform: Platform) -> None:
 def sweep_pending(platform: Platform) -> int:
     """Detect batches that were archived but never detected (a crash, a lost message)."""
     with platform.db.session() as session:
-        pending = [b.id for b in ingest.pending_batches(session)]
+        pending = [b.id for b in ingest.pending_batches(session, older_than=utcnow() - SWEEP_GRACE)]
         platform.metrics.pending_batches.set(ingest.count_pending(session))
     return sum(detect_batch(platform, batch_id, None) for batch_id in pending)
 

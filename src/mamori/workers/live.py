@@ -7,6 +7,7 @@ import socket
 from typing import Any
 
 from mamori.alerts.models import Alert
+from mamori.alerts.service import source_address
 from mamori.bus import subjects
 from mamori.platform import Platform
 
@@ -24,7 +25,7 @@ def _summary(platform: Platform, alert_id: int) -> dict[str, Any] | None:
             "status": alert.status,
             "count": alert.count,
             "last_seen": alert.last_seen.isoformat(),
-            "src_ip": alert.entities.get("src_ip"),
+            "src_ip": source_address(alert.entities),
             "host": alert.entities.get("host"),
         }
 

@@ -35,9 +35,11 @@ MONTHS = {
 
 def iso_z(dt: datetime) -> str:
     """``dt`` as ISO 8601 UTC with microseconds and a ``Z`` (naive datetimes are taken as UTC)."""
-    if dt.tzinfo is not None:
-        dt = dt.astimezone(UTC).replace(tzinfo=None)
-    return dt.isoformat(timespec="microseconds") + "Z"
+    offset = dt.utcoffset()
+    if offset:
+        dt = dt - offset
+    # The first 26 characters are the date and time; an aware datetime appends its offset after them.
+    return dt.isoformat(timespec="microseconds")[:26] + "Z"
 
 
 def received_iso(received: datetime | None) -> str:
@@ -49,8 +51,11 @@ def received_iso(received: datetime | None) -> str:
 def iso_from_isoformat(text: str) -> str | None:
     """An ISO 8601 timestamp with or without offset (``Z``, ``+01:00``, ``+0100``), or None when invalid."""
     try:
-        return iso_z(datetime.fromisoformat(text))
-    except (ValueError, OverflowError):
+        parsed = datetime.fromisoformat(text)
+        if len(text) == 27 and text[26] == "Z" and text[19] == ".":
+            return text  # already the canonical form (a forwarded, normalised event): checked, not rebuilt
+        return iso_z(parsed)
+    except (ValueError, OverflowError):  # not a time; or shifting by the offset leaves years 1-9999
         return None
 
 
@@ -59,8 +64,8 @@ def raw_text(line: bytes) -> str:
     return line[:MAX_RAW].decode("utf-8", "replace")
 
 
-def iter_lines(data: bytes, origin: str) -> Iterator[tuple[str, bytes] | ParseFailure]:
-    """Non-blank lines of ``data`` as ``(where, line)``, or a failure for a line over MAX_RECORD.
+def iter_lines(data: bytes, origin: str) -> Iterator[tuple[int, bytes] | ParseFailure]:
+    """Non-blank lines of ``data`` as ``(line number, line)``, or a failure for a line over MAX_RECORD.
 
     Splits on ``\\n`` only: ``bytes.splitlines`` would also split on ``\\r``, ``\\x0b`` and ``\\x1c``,
     which an attacker can place inside a URL or user agent to forge a second record.
@@ -70,11 +75,15 @@ def iter_lines(data: bytes, origin: str) -> Iterator[tuple[str, bytes] | ParseFa
             line = line[:-1]
         if not line or line.isspace():
             continue
-        where = f"{origin}:{number}"
         if len(line) > MAX_RECORD:
-            yield ParseFailure.of(f"record longer than {MAX_RECORD} bytes", where, line)
+            yield ParseFailure.of(f"record longer than {MAX_RECORD} bytes", location(origin, number), line)
             continue
-        yield where, line
+        yield number, line
+
+
+def location(origin: str, locator: int | str) -> str:
+    """How a failure names its record: ``origin:line`` (or ``origin:[index]``). Built only for failures."""
+    return f"{origin}:{locator}"
 
 
 def offset(sign: str, hours: str, minutes: str) -> timedelta:

@@ -6,18 +6,23 @@ Every record comes back with where it was and its original text, or as a :class:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import orjson
 
-from mamori.ingest.parsers._common import MAX_RECORD, iter_lines, raw_text
+from mamori.ingest.parsers._common import MAX_RECORD, iter_lines, location
 from mamori.ingest.parsers.base import MAX_RAW, ParseFailure
 
-# (where, raw text, decoded object) — the object is any JSON value; callers refuse non-objects.
-JsonRecord = tuple[str, str, dict[str, Any]]
+# (locator, original bytes, decoded object). The locator is a line number, or "[index]" inside an array;
+# `location(origin, locator)` names it in a failure. The bytes are decoded for `raw` only when an event needs
+# them: records forwarded by sensors already carry their own `raw`.
+JsonRecord = tuple[int | str, bytes, dict[str, Any]]
 
 _BOM = b"\xef\xbb\xbf"
+_FIRST = re.compile(rb"\s*+(\S)")
+_MORE_LINES = re.compile(rb"\n\s*+\S")  # content after a line break: NDJSON or a pretty-printed document
 # Nested objects deeper than this are kept as JSON text under the last dotted key: flattening is iterative,
 # but nothing legitimate nests this deep and each level makes longer keys.
 MAX_DEPTH = 16
@@ -26,11 +31,11 @@ MAX_DEPTH = 16
 def iter_json(data: bytes, origin: str) -> Iterator[JsonRecord | ParseFailure]:
     """The JSON objects in ``data``, in order; anything else as a failure that says where."""
     body = data[3:] if data.startswith(_BOM) else data
-    head = body.lstrip()[:1]
-    if head in (b"[", b"{") and b"\n" in body.strip():
-        # NDJSON, or one pretty-printed array/object: try the whole document first. For NDJSON orjson stops at
-        # the end of the first record ("trailing characters"), so the failed attempt is cheap; and when the
-        # whole is not valid JSON, reading line by line keeps every good record (one bad line loses nothing).
+    first = _FIRST.match(body)
+    head = first.group(1) if first else b""
+    if head in (b"[", b"{") and _MORE_LINES.search(body) and not _first_line_is_json(body):
+        # One pretty-printed array/object, or NDJSON whose first line is broken: try the whole document.
+        # When it is not valid JSON as a whole, reading line by line keeps every good record.
         try:
             whole = orjson.loads(body)
         except orjson.JSONDecodeError:
@@ -44,25 +49,34 @@ def iter_json(data: bytes, origin: str) -> Iterator[JsonRecord | ParseFailure]:
     yield from _iter_ndjson(body, origin)
 
 
+def _first_line_is_json(body: bytes) -> bool:
+    """Whether the first line is a whole JSON value, i.e. ``body`` is NDJSON: no whole-file parse needed."""
+    try:
+        orjson.loads(body[: body.find(b"\n")])
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
 def _iter_ndjson(body: bytes, origin: str) -> Iterator[JsonRecord | ParseFailure]:
     for item in iter_lines(body, origin):
         if isinstance(item, ParseFailure):
             yield item
             continue
-        where, line = item
+        number, line = item
         try:
             value = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
-            yield ParseFailure.of(f"invalid JSON: {exc}", where, line)
+            yield ParseFailure.of(f"invalid JSON: {exc}", location(origin, number), line)
             continue
-        yield _record(value, where, line)
+        yield _record(value, number, line, origin)
 
 
 def _iter_array(body: bytes, origin: str) -> Iterator[JsonRecord | ParseFailure]:
     try:
         values = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        yield ParseFailure.of(f"invalid JSON array: {exc}", f"{origin}:1", body)
+        yield ParseFailure.of(f"invalid JSON array: {exc}", location(origin, 1), body)
         return
     yield from _values(values, body, origin)
 
@@ -70,22 +84,27 @@ def _iter_array(body: bytes, origin: str) -> Iterator[JsonRecord | ParseFailure]
 def _values(value: object, body: bytes, origin: str) -> Iterator[JsonRecord | ParseFailure]:
     """The records of one decoded document: each element of an array, or the value itself."""
     if not isinstance(value, list):
-        yield _record(value, f"{origin}:1", body)
+        yield _record(value, 1, body, origin)
         return
     for index, element in enumerate(value):
         # The element's original bytes are gone once the array is decoded; re-encode it for `raw`.
         raw = orjson.dumps(element)
-        where = f"{origin}:[{index}]"
         if len(raw) > MAX_RECORD:
-            yield ParseFailure.of(f"record longer than {MAX_RECORD} bytes", where, raw)
+            yield ParseFailure.of(f"record longer than {MAX_RECORD} bytes", location(origin, f"[{index}]"), raw)
             continue
-        yield _record(element, where, raw)
+        yield _record(element, f"[{index}]", raw, origin)
 
 
-def _record(value: object, where: str, raw: bytes) -> JsonRecord | ParseFailure:
-    if not isinstance(value, dict):
-        return ParseFailure.of(f"record is a JSON {type(value).__name__}, not an object", where, raw)
-    return where, raw_text(raw), value
+def _record(value: object, locator: int | str, raw: bytes, origin: str) -> JsonRecord | ParseFailure:
+    if type(value) is not dict:
+        reason = f"record is a JSON {type(value).__name__}, not an object"
+        return ParseFailure.of(reason, location(origin, locator), raw)
+    return locator, raw, value
+
+
+def maybe_nested(raw: bytes) -> bool:
+    """False when the record's text has no ``{`` after its first byte: then nothing is nested (a C scan)."""
+    return raw.find(b"{", 1) != -1
 
 
 def flatten(record: dict[str, Any]) -> dict[str, Any]:

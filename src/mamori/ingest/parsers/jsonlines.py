@@ -3,8 +3,8 @@
 Suricata EVE records (they carry ``event_type``) go to the Suricata normaliser. Any other object passes
 through with nested objects flattened to dotted keys and the envelope completed: records that sensors
 already normalised keep their fields, ``@timestamp`` is brought to the UTC ``Z`` form, ``source`` defaults
-to ``json``.
-Windows JSON (Winlogbeat, EVTX exports) is not recognised here; it has its own parser.
+to ``json``. Zeek JSON logs pass through as they are: their field names (``id.orig_h``, ``query``) are the
+ones Sigma's Zeek rules use. Windows JSON (Winlogbeat, EVTX exports) has its own parser.
 """
 
 from __future__ import annotations
@@ -15,13 +15,18 @@ from typing import Any, ClassVar
 
 from mamori.core.messages import HOST, RAW, SOURCE, TIMESTAMP, Event
 from mamori.ingest.parsers import suricata, windows
-from mamori.ingest.parsers._common import drop_caller_fields, iso_from_isoformat, iso_z, received_iso
-from mamori.ingest.parsers._json import flatten, iter_json
+from mamori.ingest.parsers._common import (
+    drop_caller_fields,
+    iso_from_isoformat,
+    iso_z,
+    raw_text,
+    received_iso,
+)
+from mamori.ingest.parsers._json import flatten, iter_json, maybe_nested
 from mamori.ingest.parsers.base import MAX_RAW, ParseFailure
 
 SOURCE_NAME = "json"
 _TIME_KEYS = (TIMESTAMP, "timestamp", "time", "ts")
-_HOST_KEYS = (HOST, "host.name", "hostname")
 _MAX_EPOCH = 253_402_300_799  # 9999-12-31T23:59:59Z; anything larger is not a time
 
 
@@ -36,37 +41,41 @@ def time_of(value: object) -> str | None:
     return None
 
 
-def _first(event: Event, keys: tuple[str, ...]) -> Any:
-    for key in keys:
-        value = event.get(key)
-        if value is not None:
-            return value
-    return None
-
-
-def normalise(record: dict[str, Any], *, raw: str, received: str, host: str | None) -> Event:
-    """A decoded JSON object as an event (the record's dict is reused when it is already flat)."""
+def normalise(record: dict[str, Any], *, raw: bytes, received: str, host: str | None) -> Event:
+    """A decoded JSON object as an event (the record's dict is reused, flattened in place)."""
     if suricata.is_eve(record):
         return suricata.normalise(record, raw=raw, received=received, host=host)
     if windows.is_windows_record(record):
         event = windows.flatten_windows_json(record, raw)
         event.setdefault(TIMESTAMP, received)
         return event
-    event = flatten(record)
+    event = flatten(record) if maybe_nested(raw) else record
     drop_caller_fields(event)
-    stamp = None
-    for key in _TIME_KEYS:
-        stamp = time_of(event.get(key))
-        if stamp is not None:
-            break
-    event[TIMESTAMP] = stamp or received
-    found_host = _first(event, _HOST_KEYS)
+    event[TIMESTAMP] = _timestamp(event) or received
+    found_host = event.get(HOST) or event.get("host.name") or event.get("hostname")
     event[HOST] = found_host if isinstance(found_host, str) else host
-    if not isinstance(event.get(SOURCE), str):
+    if type(event.get(SOURCE)) is not str:
         event[SOURCE] = SOURCE_NAME
     kept_raw = event.get(RAW)
-    event[RAW] = kept_raw[:MAX_RAW] if isinstance(kept_raw, str) else raw
+    event[RAW] = _clip(kept_raw) if type(kept_raw) is str else raw_text(raw)
     return event
+
+
+def _clip(text: str) -> str:
+    """``text`` within MAX_RAW bytes of UTF-8 (a character is up to 4 bytes, so short texts need no check)."""
+    if len(text) <= MAX_RAW // 4:
+        return text
+    return raw_text(text.encode("utf-8", "replace"))
+
+
+def _timestamp(event: Event) -> str | None:
+    for key in _TIME_KEYS:
+        value = event.get(key)
+        if value is not None:
+            stamp = time_of(value)
+            if stamp is not None:
+                return stamp
+    return None
 
 
 class JsonLinesParser:

@@ -20,7 +20,15 @@ from functools import lru_cache
 from typing import ClassVar
 
 from mamori.core.messages import HOST, RAW, SOURCE, TIMESTAMP, Event
-from mamori.ingest.parsers._common import MAX_RECORD, MONTHS, iso_from_isoformat, iso_z, iter_lines, raw_text
+from mamori.ingest.parsers._common import (
+    MAX_RECORD,
+    MONTHS,
+    iso_from_isoformat,
+    iso_z,
+    iter_lines,
+    location,
+    raw_text,
+)
 from mamori.ingest.parsers.base import ParseFailure
 
 SOURCE_NAME = "syslog"
@@ -132,9 +140,10 @@ def _bsd(event: Event, m: re.Match[str], received: datetime, host: str | None) -
 def parse_message(text: str, *, received: datetime, host: str | None) -> Event | None:
     """One syslog message (already decoded) as event fields without ``raw``; None when it is not syslog."""
     event: Event = {SOURCE: SOURCE_NAME}
-    body = text
     pri = _PRI.match(text)
-    if pri is not None and int(pri.group(1)) <= MAX_PRI:
+    has_pri = pri is not None and int(pri.group(1)) <= MAX_PRI
+    body = text
+    if pri is not None and has_pri:
         _pri_fields(event, int(pri.group(1)))
         body = text[pri.end() :]
         m = _RFC5424.fullmatch(body)
@@ -142,15 +151,14 @@ def parse_message(text: str, *, received: datetime, host: str | None) -> Event |
             _rfc5424(event, m, iso_z(received), host)
             return event
     m = _BSD.fullmatch(body)
-    if m is not None and _bsd(event, m, received, host):
-        # Without PRI, only a TAG tells a syslog file line from an application log that merely starts with
-        # a timestamp (MySQL, OpenVPN, Home Assistant …), which would otherwise get its first word as host.
-        if pri is not None or "program" in event:
-            return event
+    # Without PRI, only a TAG tells a syslog file line from an application log that merely starts with a
+    # timestamp (MySQL, OpenVPN, Home Assistant …), which would otherwise get its first word as host.
+    if m is not None and _bsd(event, m, received, host) and (has_pri or "program" in event):
+        return event
+    if not has_pri:
         return None
-    if pri is None or "facility" not in event:
-        return None
-    event.pop("program", None)  # from a header that turned out not to be one
+    # RFC 3164 §4.3.3: a PRI without a readable header; the rest is the message, time and host are ours.
+    event.pop("program", None)
     event.pop("pid", None)
     event[TIMESTAMP] = iso_z(received)
     event[HOST] = host
@@ -197,5 +205,10 @@ class SyslogParser:
             if isinstance(item, ParseFailure):
                 yield item
             else:
-                where, line = item
-                yield parse_frame(line, where=where, received=now, host=host)
+                number, line = item
+                event = parse_message(line.decode("utf-8", "replace"), received=now, host=host)
+                if event is None:
+                    yield ParseFailure.of("not a syslog line", location(origin, number), line)
+                else:
+                    event[RAW] = raw_text(line)
+                    yield event

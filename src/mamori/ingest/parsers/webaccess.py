@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import date, datetime
 from functools import lru_cache
 from typing import ClassVar
 
 from mamori.core.messages import HOST, RAW, SOURCE, TIMESTAMP, Event
-from mamori.ingest.parsers._common import MONTHS, iso_z, iter_lines, offset, raw_text, received_iso
+from mamori.ingest.parsers._common import MONTHS, iso_z, iter_lines, location, offset, raw_text, received_iso
 from mamori.ingest.parsers.base import MAX_RAW, ParseFailure
 
 SOURCE_NAME = "webserver"
@@ -40,7 +40,8 @@ def _format(quoted: str) -> re.Pattern[str]:
 
 _PLAIN = _format(r'[^"]*+')
 _ESCAPED = _format(r'[^"\\]*+(?:\\.[^"\\]*+)*+')
-_TIME = re.compile(r"(\d\d)/(\w{3})/(\d{4}):(\d\d):(\d\d):(\d\d)(?:\.\d+)? ([+-])(\d\d)(\d\d)")
+# Hours, minutes and seconds are range-checked here so that the UTC fast path needs no datetime.
+_TIME = re.compile(r"(\d\d)/([A-Z][a-z]{2})/(\d{4}):([01]\d|2[0-3]):([0-5]\d):([0-5]\d)(?:\.\d+)? ([+-])(\d\d)(\d\d)")
 # Escapes written by Apache (ap_escape_logitem) and nginx (ngx_escape_html / \xHH); nothing else is undone.
 _ESCAPE = re.compile(rb'\\(?:x([0-9a-fA-F]{2})|(["\\nrtbv]))')
 _SIMPLE_ESCAPES = {b'"': b'"', b"\\": b"\\", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"v": b"\v"}
@@ -50,14 +51,28 @@ _SIMPLE_ESCAPES = {b'"': b'"', b"\\": b"\\", b"n": b"\n", b"r": b"\r", b"t": b"\
 def access_time(text: str) -> str | None:
     """``17/May/2015:10:05:03 +0200`` as ISO UTC, or None when it is not a valid time."""
     m = _TIME.fullmatch(text)
-    month = MONTHS.get(m.group(2), 0) if m is not None else 0
-    if m is None or not month:
+    if m is None:
         return None
-    day, _, year, hh, mm, ss, sign, oh, om = m.groups()
+    day, mon, year, hh, mm, ss, sign, oh, om = m.groups()
+    date_part = _utc_date(day, mon, year)
+    if date_part is None:
+        return None
+    if oh == "00" and om == "00":  # UTC already (the common case): no datetime arithmetic at all
+        return f"{date_part}T{hh}:{mm}:{ss}.000000Z"
     try:
-        local = datetime(int(year), month, int(day), int(hh), int(mm), int(ss), tzinfo=UTC)
+        local = datetime(int(year), MONTHS[mon], int(day), int(hh), int(mm), int(ss))
         return iso_z(local - offset(sign, oh, om))
     except (ValueError, OverflowError):
+        return None
+
+
+@lru_cache(maxsize=1024)
+def _utc_date(day: str, mon: str, year: str) -> str | None:
+    """``YYYY-MM-DD`` for a valid calendar date, else None (31/Feb, unknown month)."""
+    month = MONTHS.get(mon)
+    try:
+        return date(int(year), month, int(day)).isoformat() if month else None
+    except ValueError:
         return None
 
 
@@ -119,7 +134,7 @@ def parse_line(line: bytes, *, received: str, host: str | None) -> Event | None:
     _request_fields(event, unescape(request) if escaped else request)
     if status != "-":
         event["sc-status"] = int(status)
-    if size != "-":
+    if size != "-" and len(size) <= 18:  # an int64; a longer "size" is not one (and int() of 5,000 digits raises)
         event["sc-bytes"] = int(size)
     # "-" and "" mean "not sent": the field stays out, so that Sigma's `cs-referer: null` matches.
     if referer and referer != "-":
@@ -151,6 +166,10 @@ class WebAccessParser:
             if isinstance(item, ParseFailure):
                 yield item
                 continue
-            where, line = item
+            number, line = item
             event = parse_line(line, received=now, host=host)
-            yield event if event is not None else ParseFailure.of("not an access log line", where, line)
+            yield (
+                event
+                if event is not None
+                else ParseFailure.of("not an access log line", location(origin, number), line)
+            )

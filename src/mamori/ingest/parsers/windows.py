@@ -284,7 +284,7 @@ class WindowsJsonParser:
             try:
                 yield flatten_windows_json(doc, raw)
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                yield ParseFailure.of(str(exc), origin, raw)
+                yield ParseFailure.of(str(exc), f"{origin}:record", raw)
 
 
 class EvtxParser:
@@ -304,7 +304,8 @@ class EvtxParser:
             parser = evtx.PyEvtxParser(file, self.threads, indent=False, skip_errors=True)
             records = parser.records_json()
         except (OSError, RuntimeError, ValueError) as exc:
-            yield ParseFailure.of(f"not a readable EVTX file: {exc}", origin, b"")
+            head = file.getvalue() if isinstance(file, io.BytesIO) else b""  # kept as evidence (truncated)
+            yield ParseFailure.of(f"not a readable EVTX file: {exc}", f"{origin}:file", head)
             return
         while True:
             batch, failures, done = self._pull(records, origin)
@@ -332,9 +333,9 @@ class EvtxParser:
             except StopIteration:
                 done = True
             except (OSError, RuntimeError, ValueError) as exc:
-                failures.append(ParseFailure.of(f"EVTX stream error: {exc}", origin, b""))
+                failures.append(ParseFailure.of(f"EVTX stream error: {exc}", f"{origin}:stream", b""))
                 done = True
-        failures.extend(ParseFailure.of(f"bad EVTX record: {w.message}", origin, b"") for w in caught)
+        failures.extend(ParseFailure.of(f"bad EVTX record: {w.message}", f"{origin}:record", b"") for w in caught)
         return batch, failures, done
 
     @staticmethod

@@ -1,0 +1,1 @@
+"""Website watch: availability, TLS and DNS facts, integrity (defacement) analysis, known-good snapshots."""

@@ -1,0 +1,1 @@
+"""Detection content of the website watch (data files, read with importlib.resources)."""

@@ -1,0 +1,32 @@
+"""Vocabularies of the website watch."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class FindingKind(StrEnum):
+    """One kind of evidence integrity analysis can find; detections are chosen by kind."""
+
+    MARKER = "marker"  # defacement wording ("hacked by", team signatures) that the baseline lacks
+    REPLACED = "replaced"  # text and DOM shape both largely replaced
+    EMPTIED = "emptied"  # the page lost all its text
+    TITLE = "title"  # the title changed
+    STYLING = "styling"  # black page, marquee, autoplaying audio, right-click blocking
+    FOREIGN_SCRIPT = "foreign_script"  # script, frame, form or refresh pointing at an unknown domain
+    LINK_SPAM = "link_spam"  # hidden links to external domains
+    CRITICAL = "critical"  # an element the site marked as must-not-change changed
+    SUBRESOURCE = "subresource"  # a same-site script or stylesheet changed content under the same URL
+
+
+class SnapshotStatus(StrEnum):
+    KNOWN_GOOD = "known_good"
+    SUSPICIOUS = "suspicious"
+    UNREVIEWED = "unreviewed"
+
+
+class Availability(StrEnum):
+    UNKNOWN = "unknown"  # never checked yet
+    UP = "up"
+    FAILING = "failing"  # failing, but fewer than the site's threshold of consecutive failures
+    DOWN = "down"  # alerting

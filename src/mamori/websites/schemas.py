@@ -1,0 +1,96 @@
+"""What a watched website is expected to look like: the input of every check.
+
+The lead's ``Website`` model stores these fields; the checker only ever reads a :class:`SiteExpectations`.
+Every model is frozen and validates itself, so a bad selector or URL is refused when the site is registered,
+not at 3 a.m. in the middle of a check.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from mamori.websites.selectors import compile_selector
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DNSExpectations(_Frozen):
+    """Answers the site's name must resolve to; an empty list means "not checked"."""
+
+    a: tuple[str, ...] = ()
+    aaaa: tuple[str, ...] = ()
+    cname: tuple[str, ...] = ()
+
+    @field_validator("a", "aaaa")
+    @classmethod
+    def _ips(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(sorted(str(ipaddress.ip_address(v.strip())) for v in values))
+
+    @field_validator("cname")
+    @classmethod
+    def _names(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(sorted(v.strip().lower().rstrip(".") for v in values))
+
+    @property
+    def empty(self) -> bool:
+        return not (self.a or self.aaaa or self.cname)
+
+
+class TLSExpectations(_Frozen):
+    issuer_contains: str | None = None  # e.g. "Let's Encrypt" or the national CA's name
+    expiry_warning_days: int = Field(default=21, ge=0, le=365)
+
+
+class ContentRules(_Frozen):
+    """How to read the page: what is dynamic (ignored) and what must never change."""
+
+    ignore_selectors: tuple[str, ...] = ()  # CSS selectors of dynamic regions (news ticker, clock)
+    critical_selectors: tuple[str, ...] = ()  # CSS selectors of elements that must not change (logo, title)
+    learn_volatile: bool = True  # learn dynamic regions by comparing successive known-good fetches
+    fetch_subresources: bool = False  # also hash same-site scripts and stylesheets on every check
+
+    @field_validator("ignore_selectors", "critical_selectors")
+    @classmethod
+    def _selectors(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        for v in values:
+            compile_selector(v)  # raises ValueError naming the selector
+        return values
+
+
+class SiteExpectations(_Frozen):
+    site_id: str = Field(min_length=1, max_length=200)
+    org: str = Field(min_length=1, max_length=200)
+    url: str
+    interval_seconds: int = Field(default=300, ge=10, le=86_400)
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    expected_status: int = Field(default=200, ge=100, le=599)
+    dns: DNSExpectations = DNSExpectations()
+    tls: TLSExpectations = TLSExpectations()
+    content: ContentRules = ContentRules()
+    allowed_domains: tuple[str, ...] = ()  # external domains the page may load from (suffix match)
+    allow_private: bool = False  # intranet site: private addresses are expected
+    failures_before_alert: int = Field(default=3, ge=1, le=100)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("url must be an absolute http(s) URL with a host")
+        if parts.username or parts.password:
+            raise ValueError("url must not carry credentials")
+        return value.strip()
+
+    @field_validator("allowed_domains")
+    @classmethod
+    def _domains(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(v.strip().lower().lstrip(".").rstrip(".") for v in values if v.strip())
+
+    @property
+    def host(self) -> str:
+        return (urlsplit(self.url).hostname or "").lower()
