@@ -25,6 +25,10 @@ PERMISSIONS: Mapping[str, frozenset[Role]] = {
     "users.manage": frozenset({Role.ADMIN}),
     "tokens.manage": frozenset({Role.ADMIN, Role.ORG_OFFICER}),
     "audit.view": frozenset({Role.AUDITOR, Role.ADMIN}),
+    # Website watch: responders see sites (they restore them from known-good copies); officers run their own.
+    "websites.view": _ALL - {Role.TRAINER},
+    "websites.manage": frozenset({Role.ADMIN, Role.ORG_OFFICER, Role.NATIONAL_ANALYST}),
+    "websites.approve": frozenset({Role.ADMIN, Role.ORG_OFFICER, Role.NATIONAL_ANALYST}),
 }
 
 

@@ -6,7 +6,16 @@ from mamori.audit import models as audit_models
 from mamori.ingest import models as ingest_models
 from mamori.storage.db import Base
 from mamori.storage.outbox import OutboxMessage
+from mamori.websites import models as websites_models
 
 metadata = Base.metadata
 
-__all__ = ["OutboxMessage", "accounts_models", "alerts_models", "audit_models", "ingest_models", "metadata"]
+__all__ = [
+    "OutboxMessage",
+    "accounts_models",
+    "alerts_models",
+    "audit_models",
+    "ingest_models",
+    "metadata",
+    "websites_models",
+]
