@@ -4,5 +4,6 @@ EVENTS_ACCEPTED = "mamori.events.accepted"  # payload: {"batch_id", "org", "file
 DETECTIONS = "mamori.detections"  # payload: serialised Detection list (producers outside the DB path)
 ALERTS_CHANGED = "mamori.alerts.changed"  # payload: {"alert_id", "org", "change"}
 WEBSITE_CHECKED = "mamori.websites.checked"
+WEBSITES_CHANGED = "mamori.websites.changed"  # payload: {"site_id", "org", "change"}: created/updated/deleted/check
 
-ALL = (EVENTS_ACCEPTED, DETECTIONS, ALERTS_CHANGED, WEBSITE_CHECKED)
+ALL = (EVENTS_ACCEPTED, DETECTIONS, ALERTS_CHANGED, WEBSITE_CHECKED, WEBSITES_CHANGED)

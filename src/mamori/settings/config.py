@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     rules_dirs: list[Path] = Field(default_factory=list, description="Extra Sigma rule directories to load.")
     sigmahq_dir: Path | None = Field(default=None, description="A SigmaHQ checkout whose rules/ to load.")
     alert_events_kept: int = Field(default=20, description="Triggering events stored per alert.")
+    websites_enabled: bool = Field(default=True, description="Run the website watch in this process.")
+    websites_concurrency: int = Field(default=64, description="Website checks in flight at once.")
+    websites_sync_seconds: float = Field(default=60.0, description="How often the watch re-reads the registry.")
     log_level: str = Field(default="info", description="Python logging level.")
 
     @property

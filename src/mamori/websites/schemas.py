@@ -94,3 +94,46 @@ class SiteExpectations(_Frozen):
     @property
     def host(self) -> str:
         return (urlsplit(self.url).hostname or "").lower()
+
+
+# --- the registry's input and output (API, console, CLI) -------------------------------------------------
+class WebsiteIn(_Frozen):
+    """A site to watch. The expectation fields are validated by :class:`SiteExpectations` on the way in."""
+
+    org_id: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    url: str = Field(max_length=2000)
+    interval_seconds: int = Field(default=300, ge=10, le=86_400)
+    allow_private: bool = False
+    enabled: bool = True
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    expected_status: int = Field(default=200, ge=100, le=599)
+    failures_before_alert: int = Field(default=3, ge=1, le=100)
+    dns: DNSExpectations = DNSExpectations()
+    tls: TLSExpectations = TLSExpectations()
+    content: ContentRules = ContentRules()
+    allowed_domains: tuple[str, ...] = ()
+
+
+class WebsiteUpdate(_Frozen):
+    """Fields to change; those left out keep their value. The organisation never changes."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    url: str | None = Field(default=None, max_length=2000)
+    interval_seconds: int | None = Field(default=None, ge=10, le=86_400)
+    allow_private: bool | None = None
+    enabled: bool | None = None
+    timeout_seconds: float | None = Field(default=None, gt=0, le=120)
+    expected_status: int | None = Field(default=None, ge=100, le=599)
+    failures_before_alert: int | None = Field(default=None, ge=1, le=100)
+    dns: DNSExpectations | None = None
+    tls: TLSExpectations | None = None
+    content: ContentRules | None = None
+    allowed_domains: tuple[str, ...] | None = None
+
+
+class ApproveIn(_Frozen):
+    """Approve the last fetched page, or (``snapshot_id``) go back to an earlier known-good snapshot."""
+
+    snapshot_id: int | None = None
+    note: str = Field(default="", max_length=500)
