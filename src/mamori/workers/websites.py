@@ -39,7 +39,7 @@ from mamori.websites.results import CheckResult
 from mamori.websites.scheduler import Scheduler
 from mamori.websites.schemas import SiteExpectations
 from mamori.websites.storage import PageStores
-from mamori.websites.volatile import learn_volatile
+from mamori.websites.volatile import learn_bounded
 
 log = logging.getLogger(__name__)
 ACTOR = "website-watch"
@@ -207,12 +207,16 @@ def _why_resolved(alert: Alert, result: CheckResult, loaded: _LoadedBaseline | N
 
 
 def _learn(session: Session, expect: SiteExpectations, result: CheckResult, loaded: _LoadedBaseline) -> None:
-    """Learn dynamic regions from clean pages that differ from the baseline (the core refuses defaced ones)."""
+    """Learn dynamic regions from pages judged unchanged (score 0) whose bytes still differ from the baseline.
+
+    A page with findings is not learned from, even below the defacement line: it is a change for a person to
+    review, and learning would hide it.
+    """
     baseline = loaded.baseline
-    clean = result.verdict is not None and not result.verdict.defaced
-    if not (expect.content.learn_volatile and clean and result.body_sha256 != baseline.html_sha256):
+    unchanged = result.verdict is not None and result.verdict.score == 0.0
+    if not (expect.content.learn_volatile and unchanged and result.body_sha256 != baseline.html_sha256):
         return
-    learned = learn_volatile(baseline, [result.body])
+    learned = learn_bounded(baseline, result.body)
     if learned != baseline.volatile_paths:
         recording.learn(session, baseline_id=loaded.id, paths=learned)
 
