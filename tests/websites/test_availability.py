@@ -13,9 +13,7 @@ T0 = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
 def run(outcomes: str, threshold: int = 3) -> list[tuple[AvailabilityState, Transition | None]]:
     state, out = AvailabilityState(), []
     for i, c in enumerate(outcomes):
-        state, transition = step(
-            state, ok=c == "+", at=T0 + timedelta(minutes=i), threshold=threshold, error="x"
-        )
+        state, transition = step(state, ok=c == "+", at=T0 + timedelta(minutes=i), threshold=threshold, error="x")
         out.append((state, transition))
     return out
 

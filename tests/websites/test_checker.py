@@ -35,9 +35,7 @@ def farm() -> Iterator[SiteFarm]:
 
 
 def site(url: str, **kw: Any) -> SiteExpectations:
-    return SiteExpectations(
-        site_id="interior", org="moi", url=url, allow_private=True, timeout_seconds=3, **kw
-    )
+    return SiteExpectations(site_id="interior", org="moi", url=url, allow_private=True, timeout_seconds=3, **kw)
 
 
 def run_check(s: SiteExpectations, baseline: Baseline | None = None, **checker_kw: Any) -> CheckResult:
@@ -156,9 +154,7 @@ def test_untrusted_certificate_is_a_tls_failure(tmp_path: Path) -> None:
 
 
 def test_cookies_are_never_kept_between_checks(farm: SiteFarm) -> None:
-    farm.set(
-        "/", ministry_page(), headers=(("Content-Type", "text/html"), ("Set-Cookie", "session=abc; Path=/"))
-    )
+    farm.set("/", ministry_page(), headers=(("Content-Type", "text/html"), ("Set-Cookie", "session=abc; Path=/")))
     s = site(farm.url("/"))
 
     async def go() -> None:

@@ -14,9 +14,7 @@ from mamori.websites.schemas import SiteExpectations
 
 from .pages import ministry_page
 
-SITE = SiteExpectations(
-    site_id="moi", org="interior", url="https://www.moi.example/", failures_before_alert=2
-)
+SITE = SiteExpectations(site_id="moi", org="interior", url="https://www.moi.example/", failures_before_alert=2)
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 BASELINE = Baseline.approve(ministry_page(), url=SITE.url)
 
@@ -42,9 +40,7 @@ def feed(results: list[CheckResult]) -> list[tuple[list[str], list[str], tuple[s
     for r in results:
         outcome = evaluate(SITE, r, state)
         state = outcome.state
-        out.append(
-            ([d.rule_id for d in outcome.detections], [d.key for d in outcome.detections], outcome.resolved)
-        )
+        out.append(([d.rule_id for d in outcome.detections], [d.key for d in outcome.detections], outcome.resolved))
     return out
 
 

@@ -68,9 +68,7 @@ def test_allowed_domain_is_not_foreign() -> None:
 
 def test_hidden_link_spam(baseline: Baseline) -> None:
     links = "".join(f'<a href="https://casino-{i}.example/bonus">online casino {i}</a>' for i in range(12))
-    verdict = assess(
-        baseline, ministry_page(inject_body=f'<div style="position:absolute;left:-9999px">{links}</div>')
-    )
+    verdict = assess(baseline, ministry_page(inject_body=f'<div style="position:absolute;left:-9999px">{links}</div>'))
     assert verdict.defaced and FindingKind.LINK_SPAM in verdict.kinds()
 
 

@@ -50,9 +50,7 @@ def legitimate_pairs() -> list[tuple[Path, Path]]:
         (v / "f2d5d701-707a-42e0-8881-653346d01e0a", v / "fc74d750-c651-46b7-bf74-434ad8c62e04"),  # fema.gov
     ]
     both_ways = [pair for a, b in examples + versions for pair in ((a, b), (b, a))]
-    govuk = list(
-        permutations(sorted((DATA / "protected-sites" / "govuk_template-gh-pages").glob("*.html")), 2)
-    )
+    govuk = list(permutations(sorted((DATA / "protected-sites" / "govuk_template-gh-pages").glob("*.html")), 2))
     return both_ways + govuk
 
 

@@ -36,9 +36,7 @@ def test_standalone_versus_running_text() -> None:
     markers = default_markers()
     (alone,) = [h for h in markers.hits(["Hacked By Sharkin."]) if h.marker.id == "en.hacked-by"]
     (inside,) = [
-        h
-        for h in markers.hits(["Last year the website was hacked by criminals"])
-        if h.marker.id == "en.hacked-by"
+        h for h in markers.hits(["Last year the website was hacked by criminals"]) if h.marker.id == "en.hacked-by"
     ]
     assert alone.standalone and not inside.standalone
 

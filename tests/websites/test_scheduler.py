@@ -12,9 +12,7 @@ from mamori.websites.schemas import SiteExpectations
 
 def fast_site(site_id: str, interval: float) -> SiteExpectations:
     # model_construct: the schema refuses intervals under 10 s, which a fast test needs
-    return SiteExpectations.model_construct(
-        site_id=site_id, org="o", url="http://x/", interval_seconds=interval
-    )
+    return SiteExpectations.model_construct(site_id=site_id, org="o", url="http://x/", interval_seconds=interval)
 
 
 def test_slots_are_stable_and_spread_uniformly() -> None:

@@ -54,9 +54,7 @@ def test_known_good_versus_suspicious_and_last_known_good(tmp_path: Path) -> Non
     store = SnapshotStore(tmp_path)
     good = store.save(site_id="moi", url="https://moi.example/", html=b"v1", taken_at=T0)
     store.mark(good, SnapshotStatus.KNOWN_GOOD)
-    newer = store.save(
-        site_id="moi", url="https://moi.example/", html=b"v2", taken_at=T0 + timedelta(hours=1)
-    )
+    newer = store.save(site_id="moi", url="https://moi.example/", html=b"v2", taken_at=T0 + timedelta(hours=1))
     store.mark(newer, SnapshotStatus.KNOWN_GOOD)
     bad = store.save(
         site_id="moi", url="https://moi.example/", html=b"hacked", taken_at=T0 + timedelta(hours=2),
