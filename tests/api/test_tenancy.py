@@ -23,6 +23,10 @@ from mamori.audit.models import AuditEntry
 from mamori.core.messages import Detection
 from mamori.core.severity import Severity
 from mamori.platform import Platform
+from mamori.websites import service as websites
+from mamori.websites.models import Website, WebsiteBaseline, WebsiteCheck, WebsiteSnapshot
+from mamori.websites.schemas import WebsiteIn
+from mamori.websites.storage import PageStores
 from tests.conftest import login, make_token
 
 MARKER = "MOFA-SECRET-7f3a"
@@ -57,7 +61,33 @@ def plant(client: TestClient, platform: Platform) -> dict[str, Any]:
         )
         user_id = s.scalar(select(User.id).where(User.username == "org_officer-mofa"))
         token_id = s.scalar(select(ApiToken.id).where(ApiToken.org_id == "mofa"))
-    return {"alert_id": folded.alert.id, "user_id": user_id, "token_id": token_id, "org_id": "mofa"}
+    site_id, sha256 = plant_website(platform)
+    return {
+        "alert_id": folded.alert.id,
+        "user_id": user_id,
+        "token_id": token_id,
+        "org_id": "mofa",
+        "site_id": site_id,
+        "sha256": sha256,
+    }
+
+
+def plant_website(platform: Platform) -> tuple[int, str]:
+    """A mofa website with a known-good page, a check and a baseline, each carrying MARKER."""
+    from datetime import UTC, datetime
+
+    stores = PageStores.under(platform.settings.data_dir)
+    with platform.db.session() as s:
+        site = websites.create(
+            s, principal=None, data=WebsiteIn(org_id="mofa", name=MARKER, url=f"https://mofa.example/{MARKER}")
+        )
+        site.latest_sha256 = stores.latest.put(site.uid, f"<title>{MARKER}</title>".encode())
+        s.add(WebsiteCheck(website_id=site.id, org_id="mofa", checked_at=datetime.now(UTC), up=True,
+                           availability="up", reasons=[MARKER], error=MARKER))  # fmt: skip
+        baseline = websites.adopt_first_page(s, website=site, stores=stores, now=datetime.now(UTC))
+        snapshot = s.get(WebsiteSnapshot, baseline.snapshot_id)
+        assert snapshot is not None
+        return site.id, snapshot.html_sha256
 
 
 def body_for(path: str) -> dict[str, Any]:
@@ -76,6 +106,9 @@ def body_for(path: str) -> dict[str, Any]:
             "comment": "x",
         },
         "/api/v1/users/{user_id}/active": {"active": False},
+        "/api/v1/websites": {"org_id": "mofa", "name": "stolen", "url": "https://stolen.example/"},
+        "/api/v1/websites/{site_id}": {"enabled": False, "name": "stolen"},
+        "/api/v1/websites/{site_id}/approve": {"note": "x"},
     }
     return samples.get(path, {})
 
@@ -100,6 +133,9 @@ def snapshot(platform: Platform) -> tuple[Any, ...]:
             s.scalar(select(func.count()).select_from(User)),
             s.scalar(select(func.count()).select_from(ApiToken).where(ApiToken.revoked_at.is_(None))),
             s.scalar(select(func.count()).where(AuditEntry.org_id == "mofa", AuditEntry.action.like("alert.%"))),
+            s.scalar(select(func.count()).where(AuditEntry.org_id == "mofa", AuditEntry.action.like("website.%"))),
+            [(w.name, w.enabled, w.url) for w in s.scalars(select(Website).order_by(Website.id))],
+            s.scalar(select(func.count()).select_from(WebsiteBaseline)),
         )
 
 
@@ -118,7 +154,7 @@ def test_no_route_leaks_or_changes_another_ministrys_objects(
         for method in (m.upper() for m in operations):
             url = fill(path, ids)
             kwargs: dict[str, Any] = {"json": body_for(path)} if method in {"POST", "PUT", "PATCH"} else {}
-            if path in ("/api/v1/events", "/api/v1/alerts", "/api/v1/dead-letters"):
+            if path in ("/api/v1/events", "/api/v1/alerts", "/api/v1/dead-letters", "/api/v1/websites"):
                 kwargs["params"] = {"org": "mofa"}
             response = client.request(method, url, **kwargs)
             walked += 1

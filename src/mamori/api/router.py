@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from mamori.api.routes import accounts, alerts, auth, ingest, misc
+from mamori.api.routes import accounts, alerts, auth, ingest, misc, websites
 
 api = APIRouter(prefix="/api/v1")
-for module in (auth, accounts, alerts, ingest, misc):
+for module in (auth, accounts, alerts, ingest, misc, websites):
     api.include_router(module.router)
 public = misc.public

@@ -8,6 +8,8 @@ not at 3 a.m. in the middle of a check.
 from __future__ import annotations
 
 import ipaddress
+from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -137,3 +139,62 @@ class ApproveIn(_Frozen):
 
     snapshot_id: int | None = None
     note: str = Field(default="", max_length=500)
+
+
+class WebsiteOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    org_id: str
+    name: str
+    url: str
+    interval_seconds: int
+    allow_private: bool
+    enabled: bool
+    expectations: dict[str, Any]
+    created_by: str
+    created_at: datetime
+    availability: str
+    integrity: str
+    last_checked_at: datetime | None
+    last_latency_ms: float | None
+    last_error: str | None
+
+
+class CheckOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    checked_at: datetime
+    up: bool
+    status: int | None
+    latency_ms: float | None
+    size: int
+    failure: str | None
+    error: str | None
+    redirects: list[Any]
+    final_url: str
+    tls: dict[str, Any]
+    dns: dict[str, Any]
+    problems: list[Any]
+    score: float | None
+    defaced: bool | None
+    reasons: list[Any]
+    body_sha256: str | None
+    availability: str
+    snapshot_id: int | None
+
+
+class BaselineOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    snapshot_id: int
+    approved_by: str
+    approved_at: datetime
+    note: str
+
+
+class SnapshotOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    html_sha256: str
+    kind: str
+    taken_at: datetime
