@@ -72,6 +72,8 @@ class LineChart:
 
 def latency_lines(points: list[tuple[str, float, float]], *, width: int = 900, height: int = 160) -> LineChart:
     """p50 and p95 latency per bucket, ``points`` as (label, p50, p95), oldest first."""
+    if len(points) == 1:  # one bucket: a flat line across the chart rather than an invisible point
+        points = points * 2
     top = max((p95 for _, _, p95 in points), default=0.0) or 1.0
     step = width / max(1, len(points) - 1)
 
