@@ -163,3 +163,26 @@ def test_loopback_is_refused_unless_the_site_allows_private_addresses(platform: 
         site = s.get(Website, site_id)
         assert site is not None and site.latest_sha256 is None  # nothing fetched, nothing kept
     assert farm.hits == []
+
+
+def test_the_platform_process_runs_the_watch(platform: Platform, farm: SiteFarm) -> None:
+    """MAMORI_WEBSITES_ENABLED: a site registered through the API is checked by the app's own watch."""
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from mamori.asgi import create_app
+    from tests.conftest import login
+
+    farm.set("/", ministry_page())
+    platform.settings = platform.settings.model_copy(update={"websites_enabled": True})
+    with TestClient(create_app(platform)) as client:
+        login(client, "national_analyst-ncc")
+        data = {"org_id": "mof", "name": "Finance", "url": farm.url("/"), "allow_private": True}
+        site_id = client.post("/api/v1/websites", json=data).json()["id"]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not client.get(f"/api/v1/websites/{site_id}/checks").json()["items"]:
+            time.sleep(0.1)
+        checks = client.get(f"/api/v1/websites/{site_id}/checks").json()
+        assert checks["items"] and checks["items"][-1]["up"] and checks["uptime_24h"] == 100.0
+        assert client.get(f"/api/v1/websites/{site_id}").json()["baseline"]["approved_by"] == "system"
