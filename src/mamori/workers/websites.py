@@ -17,7 +17,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -31,9 +31,9 @@ from mamori.bus import subjects
 from mamori.platform import Platform
 from mamori.websites import recording, service
 from mamori.websites import state as watch_state
-from mamori.websites.checker import Checker
+from mamori.websites.checker import UNCHANGED, Checker
 from mamori.websites.detections import evaluate
-from mamori.websites.integrity import Baseline
+from mamori.websites.integrity import Baseline, assess
 from mamori.websites.models import Website
 from mamori.websites.results import CheckResult
 from mamori.websites.scheduler import Scheduler
@@ -73,7 +73,9 @@ class Watch:
         """Schedule exactly the enabled sites, as they are now; check new, never-checked sites at once."""
         sites = await asyncio.to_thread(self._load_enabled)
         for site_id in set(self.uids) - {s[0] for s in sites}:
-            self.scheduler.remove(self.uids.pop(site_id))
+            uid = self.uids.pop(site_id)
+            self.scheduler.remove(uid)
+            self._cache.pop(uid, None)
         for site_id, expect, never_checked in sites:
             if self.scheduler.sites.get(expect.site_id) != expect:
                 self.scheduler.upsert(expect)
@@ -114,7 +116,13 @@ class Watch:
 
     async def _check(self, expect: SiteExpectations) -> None:
         loaded = await asyncio.to_thread(self._baseline, expect)
-        result = await self.checker.check(expect, baseline=loaded.baseline if loaded else None)
+        # Parsing a page (up to 5 MB) is CPU work: fetch on the loop, analyse in the recording thread. Only
+        # sites that hash their scripts need the checker to analyse (it fetches what the page references).
+        in_thread = loaded is not None and not expect.content.fetch_subresources
+        baseline = loaded.baseline if loaded is not None and not in_thread else None
+        result = await self.checker.check(expect, baseline=baseline)
+        if in_thread:
+            result = await asyncio.to_thread(_analysed, result, loaded)
         await asyncio.to_thread(self.record, expect.site_id, result, loaded)
         self.checks += 1
 
@@ -194,6 +202,15 @@ class Watch:
             await self.sync()
         except Exception:  # a failed re-read must not stop the watch; the next one tries again
             log.exception("re-reading the website registry failed")
+
+
+def _analysed(result: CheckResult, loaded: _LoadedBaseline | None) -> CheckResult:
+    """The checker's verdict, computed here (same rules: only answered pages, exact bytes need no parse)."""
+    if loaded is None or not result.up:
+        return result
+    if result.body_sha256 == loaded.baseline.html_sha256:
+        return replace(result, verdict=UNCHANGED)
+    return replace(result, verdict=assess(loaded.baseline, result.body))
 
 
 def _why_resolved(alert: Alert, result: CheckResult, loaded: _LoadedBaseline | None) -> tuple[Resolution, str]:
