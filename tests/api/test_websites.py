@@ -41,6 +41,8 @@ def test_officer_registers_and_manages_their_ministrys_site(client: TestClient, 
     assert [s["id"] for s in client.get("/api/v1/websites").json()] == [site["id"]]
     changed = client.patch(f"/api/v1/websites/{site['id']}", json={"interval_seconds": 60, "name": "Portal"})
     assert changed.status_code == 200 and changed.json()["interval_seconds"] == 60
+    paused = client.patch(f"/api/v1/websites/{site['id']}", json={"enabled": False})
+    assert paused.status_code == 200 and paused.json()["enabled"] is False
     assert client.post(f"/api/v1/websites/{site['id']}/check").status_code == 202
     assert client.delete(f"/api/v1/websites/{site['id']}").status_code == 204
     assert client.get(f"/api/v1/websites/{site['id']}").status_code == 404
@@ -49,8 +51,8 @@ def test_officer_registers_and_manages_their_ministrys_site(client: TestClient, 
         changes = [
             m.payload["change"] for m in s.scalars(select(OutboxMessage)) if m.subject == subjects.WEBSITES_CHANGED
         ]
-    assert actions == ["website.create", "website.update", "website.check", "website.delete"]
-    assert changes == ["created", "updated", "check", "deleted"]
+    assert actions == ["website.create", "website.update", "website.update", "website.check", "website.delete"]
+    assert changes == ["created", "updated", "updated", "check", "deleted"]
 
 
 def test_private_addresses_only_for_the_centre(client: TestClient) -> None:

@@ -186,3 +186,44 @@ def test_the_platform_process_runs_the_watch(platform: Platform, farm: SiteFarm)
         checks = client.get(f"/api/v1/websites/{site_id}/checks").json()
         assert checks["items"] and checks["items"][-1]["up"] and checks["uptime_24h"] == 100.0
         assert client.get(f"/api/v1/websites/{site_id}").json()["baseline"]["approved_by"] == "system"
+
+
+def test_sync_schedules_exactly_the_enabled_sites(platform: Platform) -> None:
+    from mamori.websites.schemas import WebsiteUpdate
+
+    with platform.db.session() as s:
+        a = service.create(s, principal=None, data=WebsiteIn(org_id="mof", name="a", url="https://a.example/")).id
+        b = service.create(s, principal=None, data=WebsiteIn(org_id="mofa", name="b", url="https://b.example/")).id
+        for site in s.scalars(select(Website)):  # as if checked already: no immediate first check
+            site.last_checked_at = datetime.now(UTC)
+
+    async def scenario() -> tuple[set[int], set[int], int]:
+        watch = Watch(platform)
+        await watch.sync()
+        first = set(watch.uids)
+        with platform.db.session() as s:
+            admin = principal(platform, "admin-ncc")
+            service.update(s, principal=admin, site_id=b, data=WebsiteUpdate(enabled=False))
+            service.update(s, principal=admin, site_id=a, data=WebsiteUpdate(interval_seconds=60))
+        await watch.sync()
+        interval = watch.scheduler.sites[watch.uids[a]].interval_seconds
+        await watch.checker.aclose()
+        return first, set(watch.uids), interval
+
+    first, after, interval = asyncio.run(scenario())
+    assert first == {a, b} and after == {a} and interval == 60
+
+
+def test_learning_never_makes_most_of_a_page_volatile() -> None:
+    from mamori.websites.integrity import Baseline
+    from mamori.websites.volatile import learn_bounded
+
+    baseline = Baseline.approve(ministry_page(), url="https://moi.example/")
+    from .pages import NEWS
+
+    headlines = [(f"Headline {i} of today", body) for i, (_, body) in enumerate(NEWS)]
+    learned = learn_bounded(baseline, ministry_page(news=headlines))
+    assert learned == {">html>body>main#content>section.latest-news>ul>li.news-item>h3"}  # 3 of 18 lines
+    rewritten = [(f"Headline {i}", f"Body {i}") for i in range(3)]  # headlines and bodies: 6 of 18 lines
+    assert learn_bounded(baseline, ministry_page(news=rewritten)) == baseline.volatile_paths
+    assert learn_bounded(baseline, REDESIGN) == baseline.volatile_paths  # a whole new page teaches nothing

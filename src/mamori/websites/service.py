@@ -180,7 +180,9 @@ def update(session: Session, *, principal: Principal, site_id: int, data: Websit
     if changes.get("allow_private") and not site.allow_private:
         _require_private_right(principal)
     current = expectations_of(site).model_dump(mode="json", exclude={"site_id", "org"})
-    expect = _validated(site.uid, site.org_id, {**current, **{k: v for k, v in changes.items() if k != "name"}})
+    expect = _validated(
+        site.uid, site.org_id, {**current, **{k: v for k, v in changes.items() if k not in ("name", "enabled")}}
+    )
     before = {k: v for k, v in current.items() if k in changes}
     site.url, site.interval_seconds, site.allow_private = expect.url, expect.interval_seconds, expect.allow_private
     site.expectations = _expectation_json(expect)
