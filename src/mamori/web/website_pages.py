@@ -28,6 +28,7 @@ from mamori.websites.textdiff import side_by_side
 
 router = APIRouter(include_in_schema=False)
 WALL_REFRESH_SECONDS = 30
+WORST_FIRST = ("defaced", "down", "failing", "changed", "unknown", "up", "paused")  # the wall's order
 SANDBOXED = {
     "Content-Security-Policy": "sandbox; default-src 'none'",
     "X-Content-Type-Options": "nosniff",
@@ -63,12 +64,13 @@ def wall(request: Request, session: DbSession, principal: UserCaller, org: str =
         request,
         "websites.html",
         principal,
-        sites=[(s, tile_state(s)) for s in sites],
+        sites=sorted(((s, tile_state(s)) for s in sites), key=lambda pair: WORST_FIRST.index(pair[1])),
         orgs=orgs,
         org=org,
         counts=counts,
         manageable=manageable,
         refresh=WALL_REFRESH_SECONDS,
+        states=WORST_FIRST,
     )
 
 
