@@ -20,7 +20,7 @@ from mamori.platform import Matcher, Platform
 from mamori.settings import Settings
 from mamori.storage.db import Database
 from mamori.web import console, events_page, incident_pages, response_pages
-from mamori.workers import compactor, detect, live, relay, response, syslog
+from mamori.workers import compactor, detect, live, relay, response, syslog, websites
 
 log = logging.getLogger(__name__)
 
@@ -60,17 +60,32 @@ async def running_workers(platform: Platform, extra: list[Startup] | None = None
         asyncio.create_task(response.run_sweeper(platform)),
     ]
     platform.syslog = await syslog.start_syslog(platform)
+    watch = await websites.start_websites(platform)
     for start in extra or []:
         await start(platform)
     try:
         yield
     finally:
+        if watch is not None:
+            await _stop_watch(*watch)
         if platform.syslog is not None:
             await platform.syslog.stop()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await platform.bus.close()
+
+
+async def _stop_watch(watch: websites.Watch, stop: asyncio.Event, task: asyncio.Task[None]) -> None:
+    """Let checks in flight finish for a moment, then cancel them: shutdown must not wait on a slow site."""
+    stop.set()
+    try:
+        await asyncio.wait_for(asyncio.shield(task), timeout=5)
+    except TimeoutError:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    except Exception:
+        log.exception("the website watch failed")
 
 
 def create_app(platform: Platform, *, run_workers: bool = True, extra: list[Startup] | None = None) -> FastAPI:

@@ -11,9 +11,7 @@ from tests.detect.helpers import engine_for, rule_text, web
 def test_match_returns_detections(tmp_path: Path) -> None:
     engine = engine_for(
         tmp_path,
-        rule_text(
-            "sel:\n  c-uri|contains: '/etc/passwd'\ncondition: sel", extra="tags:\n    - attack.t1190\n"
-        ),
+        rule_text("sel:\n  c-uri|contains: '/etc/passwd'\ncondition: sel", extra="tags:\n    - attack.t1190\n"),
     )
     event = web(
         **{

@@ -167,9 +167,7 @@ def test_cookies_are_never_kept_between_checks(farm: SiteFarm) -> None:
 
 
 def test_http_charset_is_honoured(farm: SiteFarm) -> None:
-    plain = (
-        "<html><head><title>الوزارة</title></head><body><p>مرحبا بكم في موقع الوزارة الرسمي</p></body></html>"
-    )
+    plain = "<html><head><title>الوزارة</title></head><body><p>مرحبا بكم في موقع الوزارة الرسمي</p></body></html>"
     defaced = plain.replace("<body>", "<body><h1>تم اختراق الموقع</h1>")
     header = (("Content-Type", "text/html; charset=windows-1256"),)
     farm.set("/ar", defaced.encode("cp1256"), headers=header)

@@ -103,6 +103,4 @@ def test_state_round_trips_through_json() -> None:
         state = evaluate(SITE, r, state).state
     again = WatchState.from_dict(json.loads(json.dumps(state.to_dict())))
     assert again == state or (again.to_dict() == state.to_dict())
-    assert (
-        evaluate(SITE, down(3), again).detections[0].key == evaluate(SITE, down(3), state).detections[0].key
-    )
+    assert evaluate(SITE, down(3), again).detections[0].key == evaluate(SITE, down(3), state).detections[0].key

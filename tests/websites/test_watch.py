@@ -32,9 +32,7 @@ def test_watch_detects_defacement_and_outage_then_resolves(tmp_path: Path) -> No
         farm.set("/", ministry_page())
         site = SiteExpectations(
             site_id="moi", org="interior", url=farm.url("/"), allow_private=True, failures_before_alert=2
-        ).model_copy(
-            update={"interval_seconds": 0.15}
-        )  # model_copy does not validate: below the schema's minimum
+        ).model_copy(update={"interval_seconds": 0.15})  # model_copy does not validate: below the schema's minimum
 
         async def scenario() -> None:
             async with Checker(limits=CheckLimits(record_dns=False)) as checker:

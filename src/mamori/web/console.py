@@ -263,7 +263,10 @@ class SecurityHeaders(BaseHTTPMiddleware):
 
 
 def install(app: FastAPI, *, static_dir: Path) -> None:
+    from mamori.web import website_pages  # imports this module: included here, not at import time
+
     app.include_router(router)
+    app.include_router(website_pages.router)
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
     app.add_middleware(SecurityHeaders)
 
