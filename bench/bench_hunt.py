@@ -194,7 +194,7 @@ def report(floor: dict[str, Any], engine: dict[str, Any], sqlite: dict[str, Any]
     )
     print(
         f"  SQLite backend approach     {rate['sqlite']:>10,.0f} records/s   peak {sqlite['peak_mb']:,.0f} MB"
-        f"   ({sqlite['queries']:,} queries; conversion {sqlite['convert_seconds']:.0f} s not counted)"
+        f"   ({sqlite['queries']:,} rules; conversion {sqlite['convert_seconds']:.0f} s not counted)"
     )
     print(
         f"  ratios: engine/floor {rate['engine'] / rate['floor']:.2f}, "
