@@ -115,9 +115,7 @@ def mode_sqlite(repeat: int) -> dict[str, Any]:
     start = time.perf_counter()
     events: list[dict[str, Any]] = []
     for path in _files():
-        events.extend(
-            e for e in EvtxParser(threads=1).parse_file(str(path), origin=str(path)) if isinstance(e, dict)
-        )
+        events.extend(e for e in EvtxParser(threads=1).parse_file(str(path), origin=str(path)) if isinstance(e, dict))
     parse_seconds = time.perf_counter() - start
     result = sqlite_oracle.compare(engine, events, RULE_DIRS)  # times the table load and queries apart
     seconds = parse_seconds + result.sql_seconds
@@ -174,10 +172,7 @@ def main() -> None:
 
 
 def report(floor: dict[str, Any], engine: dict[str, Any], sqlite: dict[str, Any]) -> None:
-    rate = {
-        name: r["records"] / r["seconds"]
-        for name, r in (("floor", floor), ("engine", engine), ("sqlite", sqlite))
-    }
+    rate = {name: r["records"] / r["seconds"] for name, r in (("floor", floor), ("engine", engine), ("sqlite", sqlite))}
     cores = os.cpu_count()
     load = os.getloadavg()[0]
     print(
@@ -185,16 +180,14 @@ def report(floor: dict[str, Any], engine: dict[str, Any], sqlite: dict[str, Any]
         f"{engine['rules']:,} SigmaHQ rules ({engine['variants']:,} log source variants), one core "
         f"(machine: {cores} cores shared, load average {load:.1f} at the end)"
     )
-    print(
-        f"  bare EVTX parse (floor)     {rate['floor']:>10,.0f} records/s   peak {floor['peak_mb']:,.0f} MB"
-    )
+    print(f"  bare EVTX parse (floor)     {rate['floor']:>10,.0f} records/s   peak {floor['peak_mb']:,.0f} MB")
     print(
         f"  mamori engine (end to end)  {rate['engine']:>10,.0f} records/s   peak {engine['peak_mb']:,.0f} MB"
         f"   {engine['hits']:,} hits; warm rule load {engine['load_seconds']:.1f} s"
     )
     print(
         f"  SQLite backend approach     {rate['sqlite']:>10,.0f} records/s   peak {sqlite['peak_mb']:,.0f} MB"
-        f"   ({sqlite['queries']:,} queries; conversion {sqlite['convert_seconds']:.0f} s not counted)"
+        f"   ({sqlite['queries']:,} rules; conversion {sqlite['convert_seconds']:.0f} s not counted)"
     )
     print(
         f"  ratios: engine/floor {rate['engine'] / rate['floor']:.2f}, "

@@ -17,11 +17,15 @@ from mamori.cli.rules import rules
 from mamori.detect.engine import CONTENT_RULES
 from tests.detect.conftest import EAS, REGRESSION, SIGMAHQ, need
 
+# the hunt tests share one worker (one case folder, one warm cache)
+pytestmark = pytest.mark.xdist_group("hunt-cli")
+
 
 @pytest.fixture(scope="module")
-def case(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def case(tmp_path_factory: pytest.TempPathFactory, sigma_cache: Path) -> Path:
     """A small 'seized disk': EVTX files, a regression JSON twin, web logs as JSON lines, damaged files."""
     root = tmp_path_factory.mktemp("case")
+    (root / "sigma-cache.txt").write_text(str(sigma_cache))
     logs = root / "logs"
     (logs / "win").mkdir(parents=True)
     for path in sorted(need(EAS).rglob("*.evtx"))[:12]:
@@ -42,19 +46,23 @@ def case(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (logs / "web.jsonl").write_bytes(b"\n".join(orjson.dumps(w) for w in web) + b"\n{not json}\n")
     first = sorted(EAS.rglob("*.evtx"))[0].read_bytes()
     (logs / "damaged.evtx").write_bytes(first[: 4096 + 1200] + bytes(2000) + first[4096 + 3200 :])  # zeroed records
-    rules_dir = root / "rules"
-    rules_dir.mkdir()
-    shutil.copytree(CONTENT_RULES, rules_dir / "mamori")
-    shutil.copytree(SIGMAHQ / "rules" / "windows" / "builtin" / "security", rules_dir / "security")
-    shutil.copytree(SIGMAHQ / "rules" / "windows" / "process_creation", rules_dir / "process_creation")
     return root
 
 
+# rule folders read in place, so that the session's persistent compiled-rule cache stays warm between runs
+RULE_DIRS = [
+    CONTENT_RULES,
+    SIGMAHQ / "rules" / "windows" / "builtin" / "security",
+    SIGMAHQ / "rules" / "windows" / "process_creation",
+]
+
+
 def invoke(case: Path, *args: str) -> tuple[str, str]:
-    runner = CliRunner()
-    result = runner.invoke(
+    rule_args = [arg for folder in RULE_DIRS for arg in ("--rules", str(folder))]
+    cache = case / "sigma-cache.txt"
+    result = CliRunner().invoke(
         hunt,
-        [str(case / "logs"), "--rules", str(case / "rules"), "--cache-dir", str(case / "cache"), *args],
+        [str(case / "logs"), *rule_args, "--cache-dir", cache.read_text(), *args],
         catch_exceptions=False,
     )
     assert result.exit_code == 0, result.stderr

@@ -60,8 +60,11 @@ def hunt_file(engine: Engine, path: Path, parser: str | None) -> FileResult:
                     result.failures.append(f"{item.where}: {item.reason}")
                 continue
             result.records += 1
-            for plan in engine.evaluate(item):
-                result.hits.append((plan.rule_id, item))
+            plans = engine.evaluate(item)
+            if plans:
+                # hits are kept until the timeline is sorted: without `raw` (never printed) memory stays small
+                kept = {k: v for k, v in item.items() if k != "raw"}
+                result.hits.extend((plan.rule_id, kept) for plan in plans)
     except OSError as exc:  # a file that vanishes or fails mid-read: report what was read
         result.failures.append(f"read error: {exc}")
         result.bad += 1
