@@ -37,7 +37,9 @@ def shared_data(*parts: str) -> Path:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return load_settings(data_dir=tmp_path / "data", secret_key="test-secret-key-0123456789")
+    # The website watch stays off in the shared fixture (it would try to fetch every planted site's URL);
+    # tests of the watch start it themselves.
+    return load_settings(data_dir=tmp_path / "data", secret_key="test-secret-key-0123456789", websites_enabled=False)
 
 
 @pytest.fixture

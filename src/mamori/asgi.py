@@ -19,8 +19,8 @@ from mamori.ingest.archive import EventArchive
 from mamori.platform import Matcher, Platform
 from mamori.settings import Settings
 from mamori.storage.db import Database
-from mamori.web import console, incident_pages, response_pages
-from mamori.workers import detect, live, relay, response, syslog
+from mamori.web import console, events_page, incident_pages, response_pages
+from mamori.workers import compactor, detect, live, relay, response, syslog, websites
 
 log = logging.getLogger(__name__)
 
@@ -56,20 +56,36 @@ async def running_workers(platform: Platform, extra: list[Startup] | None = None
     tasks = [
         asyncio.create_task(relay.run_relay(platform)),
         asyncio.create_task(detect.run_sweeper(platform)),
+        asyncio.create_task(compactor.run_compactor(platform)),
         asyncio.create_task(response.run_sweeper(platform)),
     ]
     platform.syslog = await syslog.start_syslog(platform)
+    watch = await websites.start_websites(platform)
     for start in extra or []:
         await start(platform)
     try:
         yield
     finally:
+        if watch is not None:
+            await _stop_watch(*watch)
         if platform.syslog is not None:
             await platform.syslog.stop()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await platform.bus.close()
+
+
+async def _stop_watch(watch: websites.Watch, stop: asyncio.Event, task: asyncio.Task[None]) -> None:
+    """Let checks in flight finish for a moment, then cancel them: shutdown must not wait on a slow site."""
+    stop.set()
+    try:
+        await asyncio.wait_for(asyncio.shield(task), timeout=5)
+    except TimeoutError:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    except Exception:
+        log.exception("the website watch failed")
 
 
 def create_app(platform: Platform, *, run_workers: bool = True, extra: list[Startup] | None = None) -> FastAPI:
@@ -93,6 +109,7 @@ def create_app(platform: Platform, *, run_workers: bool = True, extra: list[Star
     errors.install(app)
     app.include_router(api)
     app.include_router(public)
+    app.include_router(events_page.router)
     app.include_router(incident_pages.router)
     app.include_router(response_pages.router)
     console.install(app, static_dir=Path(__file__).parent / "web" / "static")

@@ -36,6 +36,10 @@ from mamori.incidents.enums import ObservableKind
 from mamori.incidents.models import Evidence, Incident, Task
 from mamori.incidents.schemas import IncidentIn, ObservableIn, TaskIn
 from mamori.platform import Platform
+from mamori.websites import service as websites
+from mamori.websites.models import Website, WebsiteBaseline, WebsiteCheck, WebsiteSnapshot
+from mamori.websites.schemas import WebsiteIn
+from mamori.websites.storage import PageStores
 from tests.conftest import login, make_token
 
 MARKER = "MOFA-SECRET-7f3a"
@@ -43,6 +47,7 @@ ORG_FILTERED = {
     "/api/v1/events",
     "/api/v1/alerts",
     "/api/v1/dead-letters",
+    "/api/v1/websites",
     "/api/v1/incidents",
     "/api/v1/incidents/board",
     "/api/v1/incidents/metrics",
@@ -79,11 +84,14 @@ def plant(client: TestClient, platform: Platform) -> dict[str, Any]:
         user_id = s.scalar(select(User.id).where(User.username == "org_officer-mofa"))
         token_id = s.scalar(select(ApiToken.id).where(ApiToken.org_id == "mofa"))
         alert_id = folded.alert.id
+    site_id, sha256 = plant_website(platform)
     return {
         "alert_id": alert_id,
         "user_id": user_id,
         "token_id": token_id,
         "org_id": "mofa",
+        "site_id": site_id,
+        "sha256": sha256,
         **plant_incident(platform, alert_id),
     }
 
@@ -141,6 +149,24 @@ def plant_incident(platform: Platform, alert_id: int) -> dict[str, int]:
         }
 
 
+def plant_website(platform: Platform) -> tuple[int, str]:
+    """A mofa website with a known-good page, a check and a baseline, each carrying MARKER."""
+    from datetime import UTC, datetime
+
+    stores = PageStores.under(platform.settings.data_dir)
+    with platform.db.session() as s:
+        site = websites.create(
+            s, principal=None, data=WebsiteIn(org_id="mofa", name=MARKER, url=f"https://mofa.example/{MARKER}")
+        )
+        site.latest_sha256 = stores.latest.put(site.uid, f"<title>{MARKER}</title>".encode())
+        s.add(WebsiteCheck(website_id=site.id, org_id="mofa", checked_at=datetime.now(UTC), up=True,
+                           availability="up", reasons=[MARKER], error=MARKER))  # fmt: skip
+        baseline = websites.adopt_first_page(s, website=site, stores=stores, now=datetime.now(UTC))
+        snapshot = s.get(WebsiteSnapshot, baseline.snapshot_id)
+        assert snapshot is not None
+        return site.id, snapshot.html_sha256
+
+
 def body_for(path: str) -> dict[str, Any]:
     """A plausible, valid body aimed at the other ministry."""
     samples: dict[str, dict[str, Any]] = {
@@ -172,6 +198,9 @@ def body_for(path: str) -> dict[str, Any]:
         "/api/v1/assistance/{request_id}/deployments": {"user_id": 1},
         "/api/v1/incidents/{incident_id}/measures": {"title": "planted", "owner": "x", "due_on": "2030-01-01"},
         "/api/v1/measures/{measure_id}/done": {"note": "planted"},
+        "/api/v1/websites": {"org_id": "mofa", "name": "stolen", "url": "https://stolen.example/"},
+        "/api/v1/websites/{site_id}": {"enabled": False, "name": "stolen"},
+        "/api/v1/websites/{site_id}/approve": {"note": "x"},
     }
     return samples.get(path, {})
 
@@ -205,6 +234,9 @@ def snapshot(platform: Platform) -> tuple[Any, ...]:
             s.execute(select(Deployment.released_at)).all(),
             s.execute(select(Measure.status)).all(),
             s.scalar(select(func.count()).select_from(ResponderProfile)),
+            s.scalar(select(func.count()).where(AuditEntry.org_id == "mofa", AuditEntry.action.like("website.%"))),
+            [(w.name, w.enabled, w.url) for w in s.scalars(select(Website).order_by(Website.id))],
+            s.scalar(select(func.count()).select_from(WebsiteBaseline)),
         )
 
 

@@ -17,8 +17,6 @@ from mamori.cli.rules import rules
 from mamori.detect.engine import CONTENT_RULES
 from tests.detect.conftest import EAS, REGRESSION, SIGMAHQ, need
 
-WHOAMI = SIGMAHQ / "rules" / "windows" / "process_creation" / "proc_creation_win_whoami_execution.yml"
-
 
 @pytest.fixture(scope="module")
 def case(tmp_path_factory: pytest.TempPathFactory) -> Path:

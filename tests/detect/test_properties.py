@@ -86,7 +86,7 @@ def reference_match(tokens: list[Any], value: str) -> bool:
     return at(0, 0)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(PATTERN, TEXT)
 def test_wildcards_and_escapes(pattern: str, value: str) -> None:
     node = ConditionFieldEqualsValueExpression("f", SigmaString(pattern))

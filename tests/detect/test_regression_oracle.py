@@ -14,6 +14,9 @@ from mamori.ingest.parsers.base import ParseFailure
 from mamori.ingest.parsers.windows import EvtxParser, WindowsJsonParser
 from tests.detect.conftest import REGRESSION
 
+# one xdist worker loads the SigmaHQ set for all the tests that need it
+pytestmark = pytest.mark.xdist_group("sigmahq")
+
 
 def _tests() -> list[Any]:
     if not REGRESSION.is_dir():

@@ -67,6 +67,15 @@ CASES: list[tuple[str, str, dict[str, Any], bool]] = [
         web(f="powershell -enc cABpAG4AZwA="),
         True,
     ),
+    (
+        "utf16|base64offset",
+        "sel:\n  f|utf16|base64offset|contains: 'ab'\ncondition: sel",
+        web(f="x//5hAGIA"),
+        True,
+    ),
+    ("utf16be|base64", "sel:\n  f|utf16be|base64: 'ab'\ncondition: sel", web(f="AGEAYg=="), True),
+    ("neq", "sel:\n  f|neq: x\ncondition: sel", web(f="y"), True),
+    ("neq equal", "sel:\n  f|neq: x\ncondition: sel", web(f="X"), False),
     ("windash", "sel:\n  f|windash|contains: ' -enc '\ncondition: sel", web(f="ps /enc x"), True),
     (
         "windash en dash",
@@ -163,6 +172,11 @@ def test_expand_placeholder_with_value_from_a_pipeline(tmp_path: Path) -> None:
     assert not matches(engine, web(user="guest"))
 
 
+def test_timestamp_part_is_refused(tmp_path: Path) -> None:
+    engine = engine_for(tmp_path, rule_text("sel:\n  f|minute: 5\ncondition: sel"))
+    assert "timestamp-part" in engine.refused[0].reason
+
+
 def test_unmapped_logsource_is_refused(tmp_path: Path) -> None:
     engine = engine_for(tmp_path, rule_text("sel:\n  f: a\ncondition: sel", logsource="product: nowhere"))
     assert engine.rules.plans == []
@@ -221,3 +235,18 @@ def test_counters_and_hot_reload(tmp_path: Path) -> None:
     (folder / "rule9.yml").write_text(rule_text("sel:\n  f: b\ncondition: sel"))
     engine.reload()
     assert len(engine.match([web(f="b")])) == 1
+
+
+def test_suricata_rules_use_eve_names(tmp_path: Path) -> None:
+    text = rule_text(
+        "sel:\n  dst_port: 445\n  signature|contains: 'EternalBlue'\ncondition: sel",
+        logsource="product: suricata",
+    )
+    engine = engine_for(tmp_path, text)
+    eve = {
+        "source": "suricata",
+        "dest_port": 445,
+        "alert": {"signature": "ET EXPLOIT Possible ETERNALBLUE MS17-010"},
+    }
+    assert matches(engine, eve)
+    assert not matches(engine, {**eve, "source": "webserver"})

@@ -126,14 +126,14 @@ def test_not_an_evtx_file_is_a_failure() -> None:
     assert len(items) == 1 and isinstance(items[0], ParseFailure)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(st.binary(max_size=4096))
 def test_evtx_parser_never_raises(data: bytes) -> None:
     for item in EvtxParser().parse(data, origin="fuzz"):
         assert isinstance(item, dict | ParseFailure)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(st.binary(max_size=70_000))
 def test_evtx_parser_never_raises_on_damaged_files(tail: bytes) -> None:
     header = b"ElfFile\x00" + bytes(8) + b"\x01\x00\x00\x00\x00\x00\x00\x00" + bytes(96)
@@ -141,7 +141,7 @@ def test_evtx_parser_never_raises_on_damaged_files(tail: bytes) -> None:
         assert isinstance(item, dict | ParseFailure)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.binary(max_size=2048))
 def test_json_parser_never_raises_on_bytes(data: bytes) -> None:
     for item in WindowsJsonParser().parse(data, origin="fuzz"):
@@ -173,7 +173,7 @@ KEYS = st.sampled_from(
 SHAPED = st.recursive(JSON, lambda inner: st.dictionaries(KEYS, inner, max_size=5), max_leaves=25)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(SHAPED)
 def test_json_parser_never_raises_on_windows_shaped_json(doc: object) -> None:
     for item in WindowsJsonParser().parse(orjson.dumps(doc), origin="fuzz"):

@@ -116,3 +116,28 @@ def test_events_read_back_from_the_archive_equal_what_was_accepted(platform: Pla
     assert [e["@id"] for e in reread] == [e["@id"] for e in accepted.events]
     assert [e["raw"] for e in reread] == [e["raw"] for e in accepted.events]
     assert reread[0]["cs-user-agent"] == "sqlmap/1.8.11#stable"
+
+
+def test_a_pending_batch_is_still_found_after_compaction(platform: Platform, engine: Engine) -> None:
+    from mamori.workers.compactor import compact_recent
+
+    platform.matcher = engine
+    now = utcnow().strftime("%d/%b/%Y:%H:%M:%S +0000")
+    lines = [
+        SCAN.format(n=1).replace("23/Nov/2026:08:15:01 +0000", now),
+        BENIGN.replace("23/Nov/2026:08:15:09 +0000", now),
+    ]
+    with platform.db.session() as s:
+        first = ingest.accept(
+            s, archive=platform.archive, org_id="mof", sensor="w", data=lines[0].encode(), fmt="webaccess"
+        )
+        ingest.accept(s, archive=platform.archive, org_id="mof", sensor="w", data=lines[1].encode(), fmt="webaccess")
+        batch = s.get(IngestBatch, first.result.batch_id)
+        assert batch is not None
+        batch.received_at = utcnow() - timedelta(minutes=5)
+    assert compact_recent(platform) == 1
+    with platform.db.session() as s:
+        batch = s.get(IngestBatch, first.result.batch_id)
+        assert batch is not None and not Path(batch.files[0]).exists()
+        assert [e["@id"] for e in ingest.load_batch_events(batch)] == [first.events[0]["@id"]]
+    assert sweep_pending(platform) == 1 and alert_count(platform) == 1

@@ -37,7 +37,7 @@ class Server:
         self.db = Database(load_settings(data_dir=data_dir).resolved_database_url())
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # one server start (~30 s: rule compilation) for every browser test
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp("browser") / "data"
     data_dir.mkdir()
@@ -83,7 +83,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         srv.db.dispose()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.skip("Debian chromium not installed (apt-get install chromium)")

@@ -111,13 +111,16 @@ def test_alert_triage_in_the_browser(page: Any, server: Server) -> None:
     assert page.inner_text("#alert-status") == "closed (true_positive)"
     assert "Blocked at the firewall" in page.inner_text("main")
     shot(page, "alert-triage")
+    page.select_option("select[name=category]", "other")
+    page.click("#btn-incident")
+    assert "/incidents/" in page.url and "Brute force on VPN" in page.inner_text("main")
     assert folded.alert.id > 0
 
 
 def test_hostile_event_content_renders_inert(page: Any, server: Server) -> None:
     alert_id = plant_hostile_alert(server)
     login_as(page, server, "national_analyst-ncc")
-    for path in ("/", "/alerts", f"/alerts/{alert_id}", "/dead-letters"):
+    for path in ("/", "/alerts", f"/alerts/{alert_id}", "/dead-letters", "/events", "/events?q=script"):
         page.goto(server.url + path)
         page.wait_for_load_state("networkidle")
         assert_inert(page)
@@ -128,6 +131,11 @@ def test_hostile_event_content_renders_inert(page: Any, server: Server) -> None:
     page.goto(server.url + "/dead-letters")
     assert XSS[0] in page.inner_text("main")
     shot(page, "xss-inert-dead-letters")
+    page.goto(server.url + "/events?q=__xss")
+    page.locator("details summary").first.click()
+    assert "window.__xss" in page.inner_text("main")
+    assert_inert(page)
+    shot(page, "xss-inert-events")
 
 
 def test_ministry_officer_sees_only_their_ministry(page: Any, server: Server) -> None:
@@ -148,4 +156,12 @@ def test_ministry_officer_sees_only_their_ministry(page: Any, server: Server) ->
     login_as(page, server, "org_officer-mof")
     page.goto(server.url + "/alerts")
     assert "Other ministry only" not in page.inner_text("main")
+    token = make_token(server.db, "mofa", sensor="other")
+    httpx.post(
+        server.url + "/api/v1/ingest?format=json",
+        content=b'{"message": "mofa private record"}',
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    page.goto(server.url + "/events?q=private&org=mofa")
+    assert "mofa private record" not in page.inner_text("main")
     assert page.locator(".tile").count() == 0 or "Ministry of Foreign Affairs" not in page.inner_text("main")

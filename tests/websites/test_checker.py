@@ -164,3 +164,27 @@ def test_cookies_are_never_kept_between_checks(farm: SiteFarm) -> None:
 
     asyncio.run(go())
     assert len(farm.cookies) == 2 and farm.cookies[-1] == ""
+
+
+def test_http_charset_is_honoured(farm: SiteFarm) -> None:
+    plain = "<html><head><title>الوزارة</title></head><body><p>مرحبا بكم في موقع الوزارة الرسمي</p></body></html>"
+    defaced = plain.replace("<body>", "<body><h1>تم اختراق الموقع</h1>")
+    header = (("Content-Type", "text/html; charset=windows-1256"),)
+    farm.set("/ar", defaced.encode("cp1256"), headers=header)
+    s = site(farm.url("/ar"))
+    result = run_check(s, Baseline.approve(plain, url=s.url))
+    assert result.verdict is not None and result.verdict.defaced, result.verdict
+
+
+def test_large_pages_are_analysed_off_the_event_loop(farm: SiteFarm) -> None:
+    big = ministry_page(inject_body="<p>" + "lorem ipsum dolor " * 40_000 + "</p><h1>Hacked by X</h1>")
+    farm.set("/big", big)
+    s = site(farm.url("/big"))
+    result = run_check(s, Baseline.approve(ministry_page(), url=s.url))
+    assert result.size > 256 * 1024 and result.verdict is not None and result.verdict.defaced
+
+
+def test_unusable_redirect_target_is_a_failure_not_a_crash(farm: SiteFarm) -> None:
+    farm.set("/odd", status=302, headers=(("Location", "http://bad host\x7f/"),))
+    result = run_check(site(farm.url("/odd")))
+    assert result.failure is FailureKind.REFUSED and not result.up

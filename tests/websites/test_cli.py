@@ -56,6 +56,8 @@ def test_check_prints_a_summary(tmp_path: Path) -> None:
             websites, ["check", farm.url("/"), "--allow-private", "--baseline", str(tmp_path / "b.html")]
         )
         refused = CliRunner().invoke(websites, ["check", farm.url("/")])
+    assert ok.exit_code == 0, (ok.output, ok.exception)
+    assert refused.exit_code == 0, (refused.output, refused.exception)
     out = json.loads(ok.output)
     assert out["up"] is True and out["status"] == 200 and out["verdict"]["defaced"] is False
     assert json.loads(refused.output)["failure"] == "refused"

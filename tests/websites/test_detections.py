@@ -93,3 +93,14 @@ def test_keys_are_stable_across_runs_and_exercise_id_passes_through() -> None:
     a = evaluate(SITE, ok(0, defaced), WatchState(), exercise_id="ex-1").detections[0]
     b = evaluate(SITE, replace(ok(5, defaced)), WatchState(), exercise_id="ex-1").detections[0]
     assert a.key == b.key and a.exercise_id == "ex-1"
+
+
+def test_state_round_trips_through_json() -> None:
+    import json
+
+    state = WatchState()
+    for r in [ok(0), down(1), down(2)]:
+        state = evaluate(SITE, r, state).state
+    again = WatchState.from_dict(json.loads(json.dumps(state.to_dict())))
+    assert again == state or (again.to_dict() == state.to_dict())
+    assert evaluate(SITE, down(3), again).detections[0].key == evaluate(SITE, down(3), state).detections[0].key

@@ -178,3 +178,25 @@ def test_wiped_page_is_flagged(baseline: Baseline) -> None:
 def test_verdict_as_dict_is_the_cli_shape(baseline: Baseline) -> None:
     d = assess(baseline, ministry_page(inject_body="<h1>Hacked by X</h1>")).as_dict()
     assert set(d) == {"defaced", "score", "reasons"} and isinstance(d["reasons"], list)
+
+
+@pytest.mark.parametrize(
+    ("banner", "encoding"),
+    [("تم اختراق الموقع بواسطة فريق", "utf-8"), ("本站已被黑", "utf-8"), ("ハッキングされました", "utf-8")],
+)
+def test_undeclared_utf8_pages_are_read_as_utf8(banner: str, encoding: str) -> None:
+    """No <meta charset>: libxml2 alone would read Latin-1 and no non-Latin marker would ever match."""
+    plain = "<html><head><title>Ministry</title></head><body><p>Welcome to the ministry.</p></body></html>"
+    baseline = Baseline.approve(plain.encode(encoding), url=URL)
+    defaced = plain.replace("<body>", f"<body><h1>{banner}</h1>").encode(encoding)
+    assert assess(baseline, defaced).defaced
+
+
+def test_new_inline_script_with_comments_is_not_foreign(baseline: Baseline) -> None:
+    script = (
+        "<script>\n// update document.title for the campaign, see https://docs.example.org/howto\n"
+        "/* window.location handling: http://old.example.com */\n"
+        "document.title = 'Ministry - ' + document.title; var u = '/api/news';</script>"
+    )
+    verdict = assess(baseline, ministry_page(inject_body=script))
+    assert FindingKind.FOREIGN_SCRIPT not in verdict.kinds() and not verdict.defaced, verdict.reasons

@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mamori.core.errors import Conflict, NotFound, ValidationFailed
 from mamori.websites.enums import SnapshotStatus
@@ -102,3 +104,12 @@ def test_safe_names() -> None:
     assert safe_name("https://a.example/../../x", 1) == "resources/001-x"
     assert safe_name("https://a.example/.env", 2) == "resources/002-env"
     assert safe_name("http://[bad", 4) == "resources/004-resource"
+
+
+@given(st.text(max_size=300), st.integers(min_value=0, max_value=999))
+def test_safe_names_never_escape_the_resources_folder(path: str, index: int) -> None:
+    name = safe_name("https://x.example/" + path, index)
+    folder, _, base = name.partition("/")
+    assert folder == "resources" and "/" not in base and "\\" not in base
+    assert base and not base.startswith(".") and ".." not in base.split(".")[0:1] and len(name) < 100
+    assert all(c.isascii() and (c.isalnum() or c in "._-") for c in base)

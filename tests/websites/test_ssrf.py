@@ -10,6 +10,8 @@ from typing import Any
 
 import httpcore
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mamori.websites.checker import Checker
 from mamori.websites.errors import UnsafeTarget
@@ -164,3 +166,11 @@ def test_connection_is_pinned_to_the_vetted_address(farm: SiteFarm) -> None:
 def test_unresolvable_name_is_a_dns_failure() -> None:
     result = check("http://nowhere.example/", resolver=StaticResolver({}))
     assert result.failure is FailureKind.DNS
+
+
+@given(st.ip_addresses(v=4))
+def test_ipv4_mapped_and_6to4_forms_are_judged_like_the_ipv4_inside(ip: ipaddress.IPv4Address) -> None:
+    mapped = ipaddress.IPv6Address(f"::ffff:{ip}")
+    sixtofour = ipaddress.IPv6Address((0x2002 << 112) | (int(ip) << 80))
+    inner = refusal(ip) is None
+    assert (refusal(mapped) is None) == inner and (refusal(sixtofour) is None) == inner

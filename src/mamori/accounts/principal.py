@@ -37,6 +37,10 @@ PERMISSIONS: Mapping[str, frozenset[Role]] = {
     "assistance.decide": frozenset({Role.NATIONAL_ANALYST, Role.ADMIN}),
     "roster.view": frozenset({Role.NATIONAL_ANALYST, Role.ADMIN, Role.AUDITOR, Role.RESPONDER}),
     "roster.manage": frozenset({Role.NATIONAL_ANALYST, Role.ADMIN}),
+    # Website watch: responders see sites (they restore them from known-good copies); officers run their own.
+    "websites.view": _ALL - {Role.TRAINER},
+    "websites.manage": frozenset({Role.ADMIN, Role.ORG_OFFICER, Role.NATIONAL_ANALYST}),
+    "websites.approve": frozenset({Role.ADMIN, Role.ORG_OFFICER, Role.NATIONAL_ANALYST}),
 }
 
 # What a deployment grant allows on the one incident it names (never manage: phase, category, deletion).

@@ -36,7 +36,8 @@ class Folded:
 
 # Entities that identify "the same thing happening again". Others (the URL requested, the command line) vary
 # with every repeat of one attack and would split it into hundreds of alerts; they stay in the kept events.
-DEDUP_ENTITIES = frozenset({"src_ip", "client_ip", "host", "user", "target_user", "dst_ip"})
+# `site_id` keeps two watched pages on one host (www.example/a, www.example/b) in separate alerts.
+DEDUP_ENTITIES = frozenset({"src_ip", "client_ip", "host", "user", "target_user", "dst_ip", "site_id"})
 
 
 def source_address(entities: dict[str, Any]) -> str | None:
@@ -261,6 +262,41 @@ def _assignable(session: Session, alert: Alert, user_id: int | None) -> int | No
     if user is None or not user.active or not principal_for(session, user).can("alerts.triage", alert.org_id):
         raise ValidationFailed(f"user {user_id} cannot work on this alert", where="assignee_id")
     return user.id
+
+
+def open_for_keys(session: Session, keys: Iterable[str]) -> list[Alert]:
+    """The open alerts that detections with these keys were folded into."""
+    wanted = list(dict.fromkeys(keys))
+    if not wanted:
+        return []
+    query = (
+        select(Alert)
+        .join(AlertDetection, AlertDetection.alert_id == Alert.id)
+        .where(AlertDetection.key.in_(wanted), Alert.status != AlertStatus.CLOSED.value)
+        .distinct()
+    )
+    return list(session.scalars(query).all())
+
+
+def close_by_producer(session: Session, *, alert: Alert, resolution: Resolution, note: str, actor: str) -> Alert:
+    """Close an alert whose condition ended by itself (a site answering again), with a comment saying why."""
+    if alert.status == AlertStatus.CLOSED.value:
+        return alert
+    alert.status, alert.resolution = AlertStatus.CLOSED.value, resolution.value
+    session.add(AlertComment(alert_id=alert.id, author=actor, body=note))
+    audit.record(
+        session,
+        actor=actor,
+        action="alert.close",
+        object_type="alert",
+        object_id=alert.id,
+        org_id=alert.org_id,
+        details={"resolution": resolution.value, "comment": note[:500], "automatic": True},
+    )
+    enqueue(
+        session, subject=subjects.ALERTS_CHANGED, payload={"alert_id": alert.id, "org": alert.org_id, "change": "close"}
+    )
+    return alert
 
 
 def close_as(resolution: Resolution) -> TriageAction:

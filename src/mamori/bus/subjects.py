@@ -5,5 +5,6 @@ DETECTIONS = "mamori.detections"  # payload: serialised Detection list (producer
 ALERTS_CHANGED = "mamori.alerts.changed"  # payload: {"alert_id", "org", "change"}
 WEBSITE_CHECKED = "mamori.websites.checked"
 INCIDENTS_CHANGED = "mamori.incidents.changed"  # payload: {"incident_id", "org", "change"}
+WEBSITES_CHANGED = "mamori.websites.changed"  # payload: {"site_id", "org", "change"}: created/updated/deleted/check
 
-ALL = (EVENTS_ACCEPTED, DETECTIONS, ALERTS_CHANGED, WEBSITE_CHECKED, INCIDENTS_CHANGED)
+ALL = (EVENTS_ACCEPTED, DETECTIONS, ALERTS_CHANGED, WEBSITE_CHECKED, INCIDENTS_CHANGED, WEBSITES_CHANGED)

@@ -11,7 +11,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import orjson
 
@@ -77,6 +77,32 @@ PROBES = (
     "/owa/auth/logon.aspx",
     "/solr/admin/info/system",
 )
+SCAN_PATHS = [
+    f"/{word}{ext}"
+    for word in (
+        "admin",
+        "backup",
+        "config",
+        "db",
+        "old",
+        "test",
+        "uploads",
+        "api",
+        "private",
+        "setup",
+        "install",
+        "shell",
+        "console",
+        "debug",
+        "dump",
+        "site",
+        "data",
+        "tmp",
+        "dev",
+        "staging",
+    )
+    for ext in (".php", ".bak", ".zip", "/", ".sql", ".old")
+]
 HOSTILE_NETS = ("185.220.101.", "45.155.205.", "193.142.146.", "103.145.13.", "91.240.118.", "5.188.206.")
 T = TypeVar("T")
 WORKSTATIONS = ("WS-0142", "WS-0217", "WS-0388", "LT-2031", "LT-1186")
@@ -119,46 +145,50 @@ class Generator:
         return f'{ip} - - [{_ts_clf(t)}] "{method} {path} HTTP/1.1" {status} {size} "-" "{ua}"'
 
     def web_lines(self, start: datetime, end: datetime, benign: int, attacks: int) -> list[str]:
-        lines = [
-            self._access(
-                self._t(start, end),
-                self._ip(),
-                "GET",
-                self.rnd.choice(BENIGN_PATHS),
-                self.rnd.choice((200, 200, 200, 200, 304, 404)),
-                self.rnd.choice(BROWSERS),
+        """Access-log lines in time order: ordinary visitors plus `attacks` hostile episodes."""
+        timed = [
+            (
+                t,
+                self._access(
+                    t,
+                    self._ip(),
+                    "GET",
+                    self.rnd.choice(BENIGN_PATHS),
+                    self.rnd.choice((200, 200, 200, 200, 304, 404)),
+                    self.rnd.choice(BROWSERS),
+                ),
             )
-            for _ in range(benign)
+            for t in (self._t(start, end) for _ in range(benign))
         ]
-        lines += [line for _ in range(attacks) for line in self._attack(self._t(start, end))]
-        return lines
+        latest = end - timedelta(minutes=2)  # an episode lasts up to ~90 s and must not end in the future
+        for _ in range(attacks):
+            timed += self._attack(self._t(start, max(start, latest)))
+        timed.sort(key=lambda item: item[0])
+        return [line for _, line in timed]
 
-    def _attack(self, t: datetime) -> list[str]:
+    def _attack(self, t: datetime) -> list[tuple[datetime, str]]:
         ip = self._ip(hostile=True)
         kind = self.rnd.choice(("scan", "sqli", "traversal", "xss", "bruteforce", "probe"))
-        if kind == "scan":
+        if kind == "scan":  # a directory brute force: many distinct missing URLs within a minute
             ua = self.rnd.choice(SCANNERS)
+            paths = self.rnd.sample(SCAN_PATHS, self.rnd.randint(22, 45))
             return [
-                self._access(t + timedelta(seconds=i), ip, "GET", self.rnd.choice(PROBES), 404, ua)
-                for i in range(self.rnd.randint(5, 30))
+                (t + timedelta(seconds=i), self._access(t + timedelta(seconds=i), ip, "GET", path, 404, ua))
+                for i, path in enumerate(paths)
             ]
         if kind == "bruteforce":
             ua = self.rnd.choice(BROWSERS)
             return [
-                self._access(t + timedelta(seconds=i * 2), ip, "POST", "/admin/login", 401, ua)
+                (
+                    t + timedelta(seconds=i * 2),
+                    self._access(t + timedelta(seconds=i * 2), ip, "POST", "/admin/login", 401, ua),
+                )
                 for i in range(self.rnd.randint(12, 40))
             ]
-        paths = {"sqli": SQLI, "traversal": TRAVERSAL, "xss": XSS, "probe": PROBES}[kind]
-        return [
-            self._access(
-                t,
-                ip,
-                "GET",
-                self.rnd.choice(paths).replace(" ", "%20"),
-                self.rnd.choice((200, 403, 500)),
-                self.rnd.choice(SCANNERS + BROWSERS),
-            )
-        ]
+        choices = {"sqli": SQLI, "traversal": TRAVERSAL, "xss": XSS, "probe": PROBES}[kind]
+        path = self.rnd.choice(choices).replace(" ", "%20")
+        ua = self.rnd.choice(SCANNERS + BROWSERS)
+        return [(t, self._access(t, ip, "GET", path, self.rnd.choice((200, 403, 500)), ua))]
 
     def _t(self, start: datetime, end: datetime) -> datetime:
         return start + (end - start) * self.rnd.random()
@@ -166,11 +196,38 @@ class Generator:
     # --- Windows ---------------------------------------------------------------------------------------
 
     def windows_events(self, org: str, start: datetime, end: datetime, benign: int, intrusions: int) -> list[bytes]:
+        """Windows records in time order: ordinary logons and programs, password attacks, intrusions."""
         domain = org.upper()
+        latest = max(start, end - timedelta(minutes=15))  # episodes last minutes and must not end in the future
         events = [self._benign_windows(self._t(start, end), domain) for _ in range(benign)]
         for _ in range(intrusions):
-            events += self._intrusion(self._t(start, end), domain)
+            events += self._intrusion(self._t(start, latest), domain)
+            events += self._password_attack(self._t(start, latest), domain)
+        events.sort(key=_event_time)
         return [orjson.dumps(e) for e in events]
+
+    def _password_attack(self, t: datetime, domain: str) -> list[dict[str, object]]:
+        """Spraying one password over many accounts from one address, then guessing one account until it works."""
+        ip, dc = self._ip(hostile=True), f"DC01.{domain.lower()}.go.example"
+        users = [f"user{n}" for n in self.rnd.sample(range(1, 400), 14)]
+        out = [self._logon(t + timedelta(seconds=20 * i), dc, 4625, user, ip, domain) for i, user in enumerate(users)]
+        t += timedelta(minutes=6)
+        out += [self._logon(t + timedelta(seconds=5 * i), dc, 4625, "administrator", ip, domain) for i in range(12)]
+        out.append(self._logon(t + timedelta(seconds=65), dc, 4624, "administrator", ip, domain))
+        return out
+
+    def _logon(self, t: datetime, host: str, event_id: int, user: str, ip: str, domain: str) -> dict[str, object]:
+        data: dict[str, object] = {
+            "TargetUserName": user,
+            "TargetDomainName": domain,
+            "LogonType": 3,
+            "IpAddress": ip,
+            "WorkstationName": "-",
+            "AuthenticationPackageName": "NTLM",
+        }
+        if event_id == 4625:
+            data.update(Status="0xc000006d", SubStatus="0xc000006a", FailureReason="%%2313")
+        return self._evt(t, "Security", event_id, host, data)
 
     def _evt(
         self, t: datetime, channel: str, event_id: int, computer: str, data: dict[str, object]
@@ -375,6 +432,10 @@ class Generator:
         return out
 
 
+def _event_time(event: dict[str, Any]) -> str:
+    return str(event["Event"]["System"]["TimeCreated"]["#attributes"]["SystemTime"])
+
+
 def _provider(channel: str) -> str:
     return {"Security": "Microsoft-Windows-Security-Auditing", "System": "Service Control Manager"}.get(
         channel, "Microsoft-Windows-Sysmon"
@@ -386,7 +447,7 @@ def day_of_traffic(orgs: list[str], end: datetime, *, scale: float = 1.0, seed: 
     gen = Generator(seed)
     start = end - timedelta(days=1)
     for n, org in enumerate(orgs):
-        web = sorted(gen.web_lines(start, end, benign=int(3000 * scale), attacks=int(60 * scale) + n * 5))
+        web = gen.web_lines(start, end, benign=int(3000 * scale), attacks=int(60 * scale) + n * 5)
         for lines in _chunks(web, 2000):
             yield Batch(org, "web", "webaccess", "\n".join(lines).encode())
         windows = gen.windows_events(org, start, end, benign=int(400 * scale), intrusions=1 + (n % 3 == 0))

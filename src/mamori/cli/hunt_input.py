@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from mamori.core.messages import Event
 from mamori.ingest.parsers import registry
 from mamori.ingest.parsers.base import ParseFailure
@@ -106,7 +104,3 @@ def _generic_json(data: bytes, origin: str) -> Iterator[Event | ParseFailure]:
         event.setdefault("source", "json")
         event.setdefault("raw", raw.decode("utf-8", "replace"))
         yield event
-
-
-def dumps_event(event: Event) -> bytes:
-    return orjson.dumps({k: v for k, v in event.items() if k != "raw"}, default=str)

@@ -25,9 +25,11 @@ def run(settings: Settings, *, demo: bool) -> None:
     extra: list[Startup] = []
     if demo:
         from mamori.cli import demo as demo_mode
+        from mamori.cli import demo_sites
 
         logins = demo_mode.seed(platform)
         extra.append(demo_mode.replay_starter(logins))
+        extra.append(demo_sites.farm_starter({org: name for org, name, _ in demo_mode.MINISTRIES}))
         _print_banner(settings, logins.users)
     app = create_app(platform, extra=extra)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False)

@@ -52,7 +52,11 @@ def compile_dirs(directories: Sequence[Path], pipelines_dir: Path = routing.PIPE
     loaded = loader.load(directories)
     loader.resolve_correlations(loaded)
     pipelines = routing.load_pipelines(pipelines_dir)
-    out = Compiled(plans=[], refused=list(loaded.refused), rule_count=len(loaded.rules) + len(loaded.correlations))
+    out = Compiled(
+        plans=[],
+        refused=list(loaded.refused),
+        rule_count=len(loaded.rules) + len(loaded.correlations) + len(loaded.refused),
+    )
     for path, rule in loaded.rules:
         try:
             out.plans.extend(compile_rule(rule, pipelines, path))

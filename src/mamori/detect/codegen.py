@@ -35,6 +35,7 @@ from sigma.types import (
     SigmaRegularExpression,
     SigmaRegularExpressionFlag,
     SigmaString,
+    SigmaTimestampPart,
     SpecialChars,
 )
 
@@ -252,6 +253,8 @@ class CodeGen:
         }[op]
 
     def scalar_test(self, value: Any, var: str) -> str:
+        if isinstance(value, SigmaTimestampPart):
+            raise RuleCompileError("timestamp-part modifiers (minute, hour, day …) are not supported")
         if isinstance(value, SigmaNumber):
             return f"{var} == {str(value.number)!r}"
         if isinstance(value, SigmaBool):

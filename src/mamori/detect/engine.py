@@ -54,6 +54,7 @@ class Engine:
         self.min_level = min_level
         self.hits: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
+        self.bad_events = 0
         self.reload()
 
     def reload(self) -> None:
@@ -91,13 +92,18 @@ class Engine:
     def evaluate(self, event: Event) -> list[Plan]:
         """The rules one event matches (each rule once, even when several variants match)."""
         rules = self.rules
-        flat = flatten(event)
-        bucket = rules.bucket(flat)
-        _, low = views(flat, bucket.reads)
+        try:
+            flat = flatten(event)
+            bucket = rules.bucket(flat)
+            _, low = views(flat, bucket.reads)
+            candidates = bucket.candidates(low)
+        except Exception:  # an event no rule can read (odd value types): counted, the batch goes on
+            self.bad_events += 1
+            return []
         found: list[Plan] = []
         seen: set[str] = set()
         predicates, plans = rules.predicates, rules.plans
-        for index in sorted(bucket.candidates(low)):
+        for index in sorted(candidates):
             try:
                 matched = predicates[index](low, flat)
             except Exception:  # isolate one rule's failure (e.g. an odd value type) from the batch
@@ -134,6 +140,7 @@ class Engine:
             "refused": len(self.refused),
             "hits": dict(self.hits),
             "errors": dict(self.errors),
+            "bad_events": self.bad_events,
         }
 
 

@@ -66,18 +66,21 @@ def _load_file(path: Path, out: LoadedRules) -> None:
     except Exception as exc:  # pySigma may fail on unexpected YAML shapes (untrusted content)
         out.refused.append(Refusal(where, "", "", f"cannot parse rule file: {type(exc).__name__}: {exc}"))
         return
-    for error in getattr(collection, "errors", []):
-        out.refused.append(Refusal(where, "", "", f"cannot parse rule file: {error}"))
+    rule_errors: set[str] = set()
     for rule in collection.rules:
         rule_id = str(rule.id) if rule.id else ""
-        errors = list(rule.errors)
+        errors = list(dict.fromkeys(str(e) for e in rule.errors))  # pySigma may repeat one error
         if errors:
-            reason = "; ".join(str(e) for e in errors)
-            out.refused.append(Refusal(where, rule_id, rule.title or "", reason))
+            rule_errors.update(errors)
+            out.refused.append(Refusal(where, rule_id, rule.title or "", "; ".join(errors)))
         elif isinstance(rule, SigmaCorrelationRule):
             out.correlations.append((where, rule))
         elif isinstance(rule, SigmaRule):
             out.rules.append((where, rule))
+    # file-level errors (bad YAML, a document that is no rule) not already reported with a rule
+    for error in dict.fromkeys(str(e) for e in getattr(collection, "errors", [])):
+        if error not in rule_errors:
+            out.refused.append(Refusal(where, "", "", f"cannot parse rule file: {error}"))
 
 
 def resolve_correlations(loaded: LoadedRules) -> None:

@@ -207,6 +207,7 @@ class Bucket:
     eq: dict[str, dict[str, tuple[int, ...]]] = field(default_factory=dict)
     anywhere: Any = None  # automaton for keyword triggers, searched in every value
     reads: frozenset[str] | None = frozenset()  # fields any rule of the bucket reads; None = all
+    by_field: dict[str, tuple[Any, dict[str, tuple[int, ...]] | None]] = field(default_factory=dict)
 
     def add_reads(self, reads: frozenset[str] | None) -> None:
         self.reads = None if reads is None or self.reads is None else self.reads | reads
@@ -226,24 +227,28 @@ class Bucket:
                 table.setdefault(lit, []).append(index)
         bucket.eq = {f: {lit: tuple(ix) for lit, ix in t.items()} for f, t in eq.items() if f}
         bucket.sub = {f: _automaton(t) for f, t in sub.items() if f}
+        names = bucket.sub.keys() | bucket.eq.keys()
+        bucket.by_field = {f: (bucket.sub.get(f), bucket.eq.get(f)) for f in names}
         if "" in sub:
             bucket.anywhere = _automaton(sub[""])
         return bucket
 
     def candidates(self, low: dict[str, Any]) -> set[int]:
+        """Rules that may match: the always-candidates plus every rule a trigger fired for (hot path)."""
         found = set(self.always)
-        for name, automaton in self.sub.items():
-            value = low.get(name)
-            if value is not None:
-                for text in (value,) if value.__class__ is str else value:
-                    for _, ids in automaton.iter(text):
-                        found.update(ids)
-        for name, table in self.eq.items():
-            value = low.get(name)
-            if value is not None:
-                for text in (value,) if value.__class__ is str else value:
+        by_field = self.by_field
+        for name, value in low.items():
+            entry = by_field.get(name)
+            if entry is None:
+                continue
+            automaton, table = entry
+            for text in (value,) if value.__class__ is str else value:
+                if table is not None:
                     ids = table.get(text)
                     if ids:
+                        found.update(ids)
+                if automaton is not None:
+                    for _, ids in automaton.iter(text):
                         found.update(ids)
         if self.anywhere is not None:
             for text in keyword_values(low):

@@ -54,8 +54,11 @@ def _low(value: Any) -> Any:
 
 
 def flatten(event: dict[str, Any]) -> dict[str, Any]:
-    """Nested JSON objects as dotted names; the event itself when it is flat already."""
-    if not is_nested(event):
+    """Nested JSON objects as dotted names; the event itself when it is flat already.
+
+    Windows events are flat by the parser's contract (docs/event-fields.md): no scan for them.
+    """
+    if event.get("source") == "windows" or not is_nested(event):
         return event
     flat: dict[str, Any] = {}
     _flatten(event, "", flat, 0)

@@ -151,21 +151,34 @@ def _dead_letter(
 
 
 def load_batch_events(batch: IngestBatch) -> list[Event]:
-    """Read a batch's events back from its archive files (recovery path after a restart)."""
+    """Read a batch's events back from the archive (recovery path after a restart).
+
+    The batch's own part files may have been merged by compaction since; then the merged files of the same
+    partition hold its rows, found by the batch id that prefixes every event id.
+    """
     prefix = f"{batch.id}:"
-    events: list[Event] = []
-    for path in batch.files:
-        if not Path(path).exists():
-            continue
+    events: dict[str, Event] = {}
+    for path in _files_holding(batch):
         table = pq.read_table(path, columns=["id", "fields", "raw"])
         columns = (table.column(name).to_pylist() for name in ("id", "fields", "raw"))
         for event_id, fields, raw in zip(*columns, strict=True):
-            if isinstance(event_id, str) and event_id.startswith(prefix):
+            if isinstance(event_id, str) and event_id.startswith(prefix) and event_id not in events:
                 event = orjson.loads(fields)
                 if raw is not None:
                     event[RAW] = raw
-                events.append(event)
-    return events
+                events[event_id] = event
+    return sorted(events.values(), key=lambda e: int(str(e[EVENT_ID]).rsplit(":", 1)[1]))
+
+
+def _files_holding(batch: IngestBatch) -> list[Path]:
+    files: list[Path] = []
+    for name in batch.files:
+        path = Path(name)
+        if path.exists():
+            files.append(path)
+        elif path.parent.is_dir():
+            files.extend(p for p in sorted(path.parent.glob("*.parquet")) if p not in files)
+    return files
 
 
 def pending_batches(session: Session, *, older_than: datetime, limit: int = 100) -> Sequence[IngestBatch]:

@@ -8,6 +8,7 @@ from mamori.incidents import models as incidents_models
 from mamori.ingest import models as ingest_models
 from mamori.storage.db import Base
 from mamori.storage.outbox import OutboxMessage
+from mamori.websites import models as websites_models
 
 metadata = Base.metadata
 
@@ -20,4 +21,5 @@ __all__ = [
     "incidents_models",
     "ingest_models",
     "metadata",
+    "websites_models",
 ]

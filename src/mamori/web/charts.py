@@ -59,3 +59,29 @@ def stacked_daily(
     labels = [(i * step + step / 2, day[5:]) for i, day in enumerate(days) if i % 5 == 0 or i == len(days) - 1]
     legend = [(org, PALETTE[n % len(PALETTE)]) for n, org in enumerate(orgs)]
     return StackedChart(width, height, bars, max(totals, default=0), legend, labels)
+
+
+@dataclass(frozen=True)
+class LineChart:
+    width: int
+    height: int
+    lines: list[tuple[str, str, str]]  # (name, colour, SVG polyline points)
+    top: float  # the value at the top edge
+    labels: list[tuple[float, str]]
+
+
+def latency_lines(points: list[tuple[str, float, float]], *, width: int = 900, height: int = 160) -> LineChart:
+    """p50 and p95 latency per bucket, ``points`` as (label, p50, p95), oldest first."""
+    if len(points) == 1:  # one bucket: a flat line across the chart rather than an invisible point
+        points = points * 2
+    top = max((p95 for _, _, p95 in points), default=0.0) or 1.0
+    step = width / max(1, len(points) - 1)
+
+    def polyline(values: list[float]) -> str:
+        return " ".join(f"{i * step:.1f},{height - v / top * (height - 8):.1f}" for i, v in enumerate(values))
+
+    every = max(1, len(points) // 8)
+    labels = [(i * step, label) for i, (label, _, _) in enumerate(points) if i % every == 0]
+    p50, p95 = [p[1] for p in points], [p[2] for p in points]
+    lines = [("p50", PALETTE[0], polyline(p50)), ("p95", PALETTE[3], polyline(p95))] if points else []
+    return LineChart(width, height, lines, round(top, 1), labels)

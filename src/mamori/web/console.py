@@ -26,6 +26,7 @@ from mamori.api.deps import SESSION_COOKIE, DbSession, PlatformDep, UserCaller
 from mamori.api.routes.auth import set_session_cookie
 from mamori.core.errors import AuthenticationRequired, MamoriError
 from mamori.core.severity import Severity
+from mamori.incidents.enums import Category
 from mamori.ingest import service as ingest
 from mamori.web.charts import stacked_daily
 
@@ -136,6 +137,8 @@ def alert_detail(alert_id: int, request: Request, session: DbSession, principal:
         comments=alerts.comments_of(session, principal=principal, alert_id=alert_id),
         resolutions=list(Resolution),
         can_triage=principal.can("alerts.triage", alert.org_id),
+        can_open_incident=principal.can("incidents.manage", alert.org_id),
+        categories=list(Category),
         users=[u for u in accounts.list_users(session, principal=principal)]
         if principal.visible_orgs("users.view") != frozenset()
         else [],
@@ -260,7 +263,10 @@ class SecurityHeaders(BaseHTTPMiddleware):
 
 
 def install(app: FastAPI, *, static_dir: Path) -> None:
+    from mamori.web import website_pages  # imports this module: included here, not at import time
+
     app.include_router(router)
+    app.include_router(website_pages.router)
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
     app.add_middleware(SecurityHeaders)
 

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from mamori.websites.enums import Availability
+from mamori.websites.results import CheckResult
 
 
 class Transition(StrEnum):
@@ -64,6 +65,10 @@ class Sample:
     at: datetime
     up: bool
     latency_ms: float | None = None
+
+    @classmethod
+    def of(cls, result: CheckResult) -> Sample:
+        return cls(result.checked_at, result.up, result.latency_ms)
 
 
 @dataclass(frozen=True, slots=True)

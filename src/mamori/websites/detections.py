@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import MappingProxyType
+from typing import Any
 
 from mamori.core.messages import Detection
 from mamori.core.severity import Severity
@@ -66,6 +68,32 @@ class WatchState:
     availability: AvailabilityState = field(default_factory=AvailabilityState)
     episodes: Mapping[str, int] = field(default_factory=dict)  # kind -> number of its latest episode
     active: frozenset[str] = frozenset()  # kinds currently active
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form, for a column of the site's row."""
+        a = self.availability
+        return {
+            "status": str(a.status),
+            "consecutive_failures": a.consecutive_failures,
+            "episode": a.episode,
+            "since": a.since.isoformat() if a.since else None,
+            "last_error": a.last_error,
+            "episodes": dict(self.episodes),
+            "active": sorted(self.active),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> WatchState:
+        since = d.get("since")
+        availability = AvailabilityState(
+            status=Availability(d.get("status", "unknown")),
+            consecutive_failures=int(d.get("consecutive_failures", 0)),
+            episode=int(d.get("episode", 0)),
+            since=datetime.fromisoformat(since) if since else None,
+            last_error=d.get("last_error"),
+        )
+        episodes = {str(k): int(v) for k, v in dict(d.get("episodes", {})).items()}
+        return cls(availability, MappingProxyType(episodes), frozenset(d.get("active", ())))
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 from dataclasses import dataclass
 
@@ -27,16 +28,23 @@ async def dns_facts(host: str, *, resolver: dns.asyncresolver.Resolver) -> DNSFa
         return None
     except ValueError:
         pass
-    answers: dict[str, tuple[str, ...]] = {}
-    for rdtype in ("A", "AAAA", "CNAME"):
-        try:
-            answer = await resolver.resolve(host, rdtype)
-            answers[rdtype] = tuple(sorted(_text(r.to_text(), rdtype) for r in answer))
-        except (dns.resolver.NoAnswer, dns.resolver.NXDOMAIN):
-            answers[rdtype] = ()
-        except dns.exception.DNSException as exc:
-            return DNSFacts(error=f"{rdtype} lookup failed: {type(exc).__name__}: {exc}"[:300])
-    return DNSFacts(a=answers["A"], aaaa=answers["AAAA"], cname=answers["CNAME"])
+    a, aaaa, cname = await asyncio.gather(*(_query(host, t, resolver) for t in ("A", "AAAA", "CNAME")))
+    for answer in (a, aaaa, cname):
+        if isinstance(answer, str):
+            return DNSFacts(error=answer)
+    assert not isinstance(a, str) and not isinstance(aaaa, str) and not isinstance(cname, str)
+    return DNSFacts(a=a, aaaa=aaaa, cname=cname)
+
+
+async def _query(host: str, rdtype: str, resolver: dns.asyncresolver.Resolver) -> tuple[str, ...] | str:
+    """The sorted answers, or the error as a string."""
+    try:
+        answer = await resolver.resolve(host, rdtype)
+    except (dns.resolver.NoAnswer, dns.resolver.NXDOMAIN):
+        return ()
+    except dns.exception.DNSException as exc:
+        return f"{rdtype} lookup failed: {type(exc).__name__}: {exc}"[:300]
+    return tuple(sorted(_text(r.to_text(), rdtype) for r in answer))
 
 
 def _text(value: str, rdtype: str) -> str:

@@ -30,3 +30,20 @@ class Availability(StrEnum):
     UP = "up"
     FAILING = "failing"  # failing, but fewer than the site's threshold of consecutive failures
     DOWN = "down"  # alerting
+
+
+class SnapshotKind(StrEnum):
+    """Why a stored page was kept (its row in ``website_snapshots``)."""
+
+    KNOWN_GOOD = "known_good"  # approved as a baseline (by a person, or the first fetch of a new site)
+    SUSPICIOUS = "suspicious"  # kept for review: changed, not (yet) judged
+    EVIDENCE = "evidence"  # the page a content detection fired on
+
+
+class Integrity(StrEnum):
+    """The integrity half of a site's status on the wall."""
+
+    UNKNOWN = "unknown"  # no page compared yet
+    OK = "ok"
+    CHANGED = "changed"  # differs from the baseline with some findings, below the defacement line
+    DEFACED = "defaced"  # a content detection is active

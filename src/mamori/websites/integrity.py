@@ -98,10 +98,11 @@ class Baseline:
             subresources=dict(subresources or {}),
         )
 
-    def read(self, html: bytes | str) -> Page:
-        """Read a fetched page under the same rules as the baseline."""
+    def read(self, html: bytes | str, *, encoding: str | None = None) -> Page:
+        """Read a fetched page under the same rules as the baseline (``encoding``: the HTTP charset)."""
         return read_page(
             html,
+            encoding=encoding,
             url=self.url,
             ignore=self.rules.ignore_selectors,
             volatile_paths=self.volatile_paths,

@@ -13,26 +13,23 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
 from lxml import etree
 
 from mamori.websites.markers import MarkerHit, default_markers
-from mamori.websites.normalise import (
-    collapse,
-    comparable_words,
-    host_of,
-    shingles,
-    volatile_free,
-    without_query,
-)
-from mamori.websites.page_scan import Scan, block_tags, element_sig
+from mamori.websites.normalise import collapse, comparable_words, shingles, volatile_free, without_query
+from mamori.websites.page_scan import Scan
 from mamori.websites.selectors import compile_selector
 
 MAX_HTML_BYTES = 8 * 1024 * 1024  # beyond this the rest of the page is not read (the checker caps bodies too)
-_PARSER = etree.HTMLParser(recover=True, no_network=True, remove_blank_text=False)
-_INLINE_URL = re.compile(r"(?:https?:)?//([a-z0-9][a-z0-9.-]*\.[a-z]{2,})", re.IGNORECASE)
+_META_CHARSET = re.compile(rb"<meta[^>]{0,200}charset", re.IGNORECASE)
+# Hosts that inline scripts load from: absolute URLs, or protocol-relative ones inside a string literal.
+# Comments go first, so "// update document.title" or a credited URL in a comment is not a reference.
+_INLINE_URL = re.compile(r"(?:https?://|[\"'`]//)([a-z0-9][a-z0-9.-]*\.[a-z]{2,})", re.IGNORECASE)
+_JS_COMMENT = re.compile(r"/\*.*?\*/|(?<![:\"'\\/])//[^\n]*", re.DOTALL)
 _BLACK = re.compile(
     r"(?:body|html)[^{}]{0,80}\{[^}]{0,400}?background(?:-color)?\s*:\s*(?:#000(?:000)?\b|black\b|rgb\(\s*0\s*,\s*0\s*,\s*0\s*\))",
     re.IGNORECASE,
@@ -75,12 +72,14 @@ def read_page(
     volatile_paths: frozenset[str] = frozenset(),
     critical: Sequence[str] = (),
     with_blocks: bool = False,
+    encoding: str | None = None,
 ) -> Page:
     """Parse ``html`` (any bytes at all) into a :class:`Page`; unreadable input yields an empty page.
 
-    ``with_blocks`` records each text line's DOM path (:attr:`Page.blocks`), which learning needs.
+    ``with_blocks`` records each text line's DOM path (:attr:`Page.blocks`), which learning needs;
+    ``encoding`` is the charset of the HTTP ``Content-Type``, when the server sent one.
     """
-    root = _parse(html)
+    root = _parse(html, encoding)
     if root is None:
         return Page(url=url, critical=tuple((sel, "missing") for sel in critical))
     base_host = (urlsplit(url).hostname or "").lower()
@@ -94,15 +93,44 @@ def read_page(
     return _page(url, scan, [(sel, _fingerprint(root, sel)) for sel in critical])
 
 
-def _parse(html: bytes | str) -> Any:
-    data = html.encode("utf-8", "replace") if isinstance(html, str) else html
-    data = data[:MAX_HTML_BYTES]
+def _parse(html: bytes | str, encoding: str | None = None) -> Any:
+    if isinstance(html, str):
+        data, encoding = html.encode("utf-8", "surrogatepass")[:MAX_HTML_BYTES], "utf-8"
+    else:
+        data = html[:MAX_HTML_BYTES]
+        encoding = _encoding_of(data, encoding)
     if not data.strip():
         return None
     try:
-        return etree.fromstring(data, _PARSER)
-    except (etree.ParserError, ValueError):
+        return etree.fromstring(data, _parser(encoding))
+    except (etree.ParserError, ValueError, LookupError):
         return None
+
+
+def _encoding_of(data: bytes, declared: str | None) -> str | None:
+    """Which encoding to read ``data`` with, as a browser would: a byte-order mark first, then the HTTP
+    header's charset, then the page's own ``<meta charset>`` (None: lxml reads it), else UTF-8 when the bytes
+    are valid UTF-8. libxml2 alone falls back to Latin-1, which turns every Arabic, Persian, Chinese or
+    Japanese defacement into mojibake that no marker matches."""
+    if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        return None
+    if declared:
+        return declared
+    if _META_CHARSET.search(data[:4096]):
+        return None
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "windows-1252"  # what browsers assume for undeclared legacy pages
+    return "utf-8"
+
+
+@lru_cache(maxsize=64)
+def _parser(encoding: str | None) -> etree.HTMLParser:
+    try:
+        return etree.HTMLParser(recover=True, no_network=True, encoding=encoding)
+    except LookupError:  # an encoding name lxml does not know: let it guess
+        return etree.HTMLParser(recover=True, no_network=True)
 
 
 def _select(root: Any, css: str) -> list[Any]:
@@ -124,7 +152,8 @@ def _page(url: str, scan: Scan, critical: list[tuple[str, str]]) -> Page:
     stable_words = comparable_words(" ".join(scan.stable_lines))
     meta = [collapse(v) for k, v in scan.meta if k in _META_NAMES]
     title = collapse(scan.title)
-    inline_hosts = frozenset(m.lower() for m in _INLINE_URL.findall(scan.inline_script))
+    code = _JS_COMMENT.sub(" ", scan.inline_script)
+    inline_hosts = frozenset(m.lower() for m in _INLINE_URL.findall(code))
     refs = {kind: frozenset(hosts) for kind, hosts in scan.refs.items()}
     refs["script"] = refs.get("script", frozenset()) | inline_hosts
     marker_lines = (title, *meta, *scan.lines)
@@ -148,6 +177,3 @@ def _page(url: str, scan: Scan, critical: list[tuple[str, str]]) -> Page:
         blocks_input=scan.blocks_input,
         critical=tuple(critical),
     )
-
-
-__all__ = ["Page", "block_tags", "element_sig", "host_of", "read_page"]

@@ -30,6 +30,7 @@ class CheckLimits:
     max_body_bytes: int = 5 * 1024 * 1024  # decoded bytes: a compressed bomb stops here too
     max_redirects: int = 5
     max_subresources: int = 20
+    analyse_in_thread_from: int = 256 * 1024  # bytes; larger pages are analysed off the event loop
     record_dns: bool = True  # query A/AAAA/CNAME on every check, not only when the site sets expectations
     user_agent: str = "mamori-website-watch/0.1"
 

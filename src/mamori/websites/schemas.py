@@ -8,6 +8,8 @@ not at 3 a.m. in the middle of a check.
 from __future__ import annotations
 
 import ipaddress
+from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -94,3 +96,105 @@ class SiteExpectations(_Frozen):
     @property
     def host(self) -> str:
         return (urlsplit(self.url).hostname or "").lower()
+
+
+# --- the registry's input and output (API, console, CLI) -------------------------------------------------
+class WebsiteIn(_Frozen):
+    """A site to watch. The expectation fields are validated by :class:`SiteExpectations` on the way in."""
+
+    org_id: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    url: str = Field(max_length=2000)
+    interval_seconds: int = Field(default=300, ge=10, le=86_400)
+    allow_private: bool = False
+    enabled: bool = True
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    expected_status: int = Field(default=200, ge=100, le=599)
+    failures_before_alert: int = Field(default=3, ge=1, le=100)
+    dns: DNSExpectations = DNSExpectations()
+    tls: TLSExpectations = TLSExpectations()
+    content: ContentRules = ContentRules()
+    allowed_domains: tuple[str, ...] = ()
+
+
+class WebsiteUpdate(_Frozen):
+    """Fields to change; those left out keep their value. The organisation never changes."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    url: str | None = Field(default=None, max_length=2000)
+    interval_seconds: int | None = Field(default=None, ge=10, le=86_400)
+    allow_private: bool | None = None
+    enabled: bool | None = None
+    timeout_seconds: float | None = Field(default=None, gt=0, le=120)
+    expected_status: int | None = Field(default=None, ge=100, le=599)
+    failures_before_alert: int | None = Field(default=None, ge=1, le=100)
+    dns: DNSExpectations | None = None
+    tls: TLSExpectations | None = None
+    content: ContentRules | None = None
+    allowed_domains: tuple[str, ...] | None = None
+
+
+class ApproveIn(_Frozen):
+    """Approve the last fetched page, or (``snapshot_id``) go back to an earlier known-good snapshot."""
+
+    snapshot_id: int | None = None
+    note: str = Field(default="", max_length=500)
+
+
+class WebsiteOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    org_id: str
+    name: str
+    url: str
+    interval_seconds: int
+    allow_private: bool
+    enabled: bool
+    expectations: dict[str, Any]
+    created_by: str
+    created_at: datetime
+    availability: str
+    integrity: str
+    last_checked_at: datetime | None
+    last_latency_ms: float | None
+    last_error: str | None
+
+
+class CheckOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    checked_at: datetime
+    up: bool
+    status: int | None
+    latency_ms: float | None
+    size: int
+    failure: str | None
+    error: str | None
+    redirects: list[Any]
+    final_url: str
+    tls: dict[str, Any]
+    dns: dict[str, Any]
+    problems: list[Any]
+    score: float | None
+    defaced: bool | None
+    reasons: list[Any]
+    body_sha256: str | None
+    availability: str
+    snapshot_id: int | None
+
+
+class BaselineOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    snapshot_id: int
+    approved_by: str
+    approved_at: datetime
+    note: str
+
+
+class SnapshotOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    html_sha256: str
+    kind: str
+    taken_at: datetime

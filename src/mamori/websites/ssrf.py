@@ -88,7 +88,10 @@ def dns_resolver(
     nameservers: Sequence[str] = (), *, port: int = 53, timeout: float = 5.0
 ) -> dns.asyncresolver.Resolver:
     """A dnspython resolver: the system's configuration, or exactly the given servers (and port)."""
-    resolver = dns.asyncresolver.Resolver(configure=not nameservers)
+    try:
+        resolver = dns.asyncresolver.Resolver(configure=not nameservers)
+    except dns.resolver.NoResolverConfiguration:  # no /etc/resolv.conf: lookups will fail, checks will not
+        resolver = dns.asyncresolver.Resolver(configure=False)
     if nameservers:
         resolver.nameservers = list(nameservers)
         resolver.port = port

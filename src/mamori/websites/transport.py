@@ -15,6 +15,7 @@ import typing
 import httpcore
 import httpx
 
+from mamori.websites.aionet import AsyncioBackend
 from mamori.websites.ssrf import SSRFGuard
 
 
@@ -22,7 +23,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     def __init__(self, guard: SSRFGuard, *, allow_private: bool, inner: httpcore.AsyncNetworkBackend | None = None):
         self.guard = guard
         self.allow_private = allow_private
-        self.inner = inner or httpcore.AnyIOBackend()
+        self.inner = inner or AsyncioBackend()
 
     async def connect_tcp(
         self,

@@ -46,3 +46,15 @@ def _changed_paths(a: Page, b: Page) -> set[str]:
 def _covered(candidate: str, paths: list[str]) -> float:
     prefix = candidate + ">"
     return sum(1 for p in paths if p == candidate or p.startswith(prefix)) / len(paths)
+
+
+def learn_bounded(baseline: Baseline, html: bytes | str) -> frozenset[str]:
+    """:func:`learn_volatile` from one fetch, unless the result would make over :data:`MAX_SHARE` of the page
+    volatile *in total* (each path alone may pass the per-path limit while together they swallow the page:
+    a redesign would then teach the watch to ignore everything)."""
+    learned = learn_volatile(baseline, [html])
+    paths = [path for path, _ in baseline.page.blocks]
+    if not paths or learned == baseline.volatile_paths:
+        return baseline.volatile_paths
+    covered = sum(1 for p in paths if any(p == c or p.startswith(c + ">") for c in learned))
+    return learned if covered / len(paths) <= MAX_SHARE else baseline.volatile_paths

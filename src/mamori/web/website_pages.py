@@ -1,0 +1,172 @@
+"""Console pages of the website watch: the status wall, one site's detail, approve and check-now forms.
+
+A watched page is hostile content. It is shown only as escaped text (the side-by-side diff), or as its
+source in a sandboxed frame served as ``text/plain`` under ``Content-Security-Policy: sandbox``, so nothing
+an attacker put into it can run in the console.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from mamori.accounts import service as accounts
+from mamori.api.deps import DbSession, PlatformDep, UserCaller
+from mamori.platform import Platform
+from mamori.web.charts import latency_lines
+from mamori.web.console import back, page
+from mamori.websites import service
+from mamori.websites.history import history
+from mamori.websites.models import Website, WebsiteCheck
+from mamori.websites.schemas import ApproveIn, WebsiteIn
+from mamori.websites.storage import PageStores
+from mamori.websites.textdiff import side_by_side
+
+router = APIRouter(include_in_schema=False)
+WALL_REFRESH_SECONDS = 30
+WORST_FIRST = ("defaced", "down", "failing", "changed", "unknown", "up", "paused")  # the wall's order
+SANDBOXED = {
+    "Content-Security-Policy": "sandbox; default-src 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "SAMEORIGIN",  # framed by the detail page only
+    "Cache-Control": "no-store",
+}
+
+
+def tile_state(site: Website) -> str:
+    """One word per tile, worst first: what the wall colours the site by."""
+    if not site.enabled:
+        return "paused"
+    if site.integrity == "defaced":
+        return "defaced"
+    if site.availability in ("down", "failing", "unknown"):
+        return site.availability
+    return "changed" if site.integrity == "changed" else "up"
+
+
+def _stores(platform: Platform) -> PageStores:
+    return PageStores.under(platform.settings.data_dir)
+
+
+@router.get("/websites")
+def wall(request: Request, session: DbSession, principal: UserCaller, org: str = "") -> HTMLResponse:
+    sites = service.list_(session, principal=principal, org=org or None)
+    orgs = accounts.list_orgs(session, principal=principal)
+    counts: dict[str, int] = {}
+    for site in sites:
+        counts[tile_state(site)] = counts.get(tile_state(site), 0) + 1
+    manageable = [o for o in orgs if principal.can("websites.manage", o.id)]
+    return page(
+        request,
+        "websites.html",
+        principal,
+        sites=sorted(((s, tile_state(s)) for s in sites), key=lambda pair: WORST_FIRST.index(pair[1])),
+        orgs=orgs,
+        org=org,
+        counts=counts,
+        manageable=manageable,
+        refresh=WALL_REFRESH_SECONDS,
+        states=WORST_FIRST,
+    )
+
+
+@router.post("/websites")
+def create(
+    session: DbSession,
+    principal: UserCaller,
+    org_id: Annotated[str, Form(max_length=64)],
+    name: Annotated[str, Form(max_length=200)],
+    url: Annotated[str, Form(max_length=2000)],
+    interval_seconds: Annotated[int, Form()] = 300,
+    failures_before_alert: Annotated[int, Form()] = 3,
+) -> Response:
+    data = WebsiteIn(
+        org_id=org_id,
+        name=name,
+        url=url,
+        interval_seconds=interval_seconds,
+        failures_before_alert=failures_before_alert,
+    )
+    site = service.create(session, principal=principal, data=data)
+    return back(f"/websites/{site.id}")
+
+
+@router.get("/websites/{site_id}")
+def detail(
+    site_id: int, request: Request, session: DbSession, principal: UserCaller, platform: PlatformDep
+) -> HTMLResponse:
+    site = service.get(session, principal=principal, site_id=site_id)
+    stores = _stores(platform)
+    past = history(session, principal=principal, site_id=site_id, now=datetime.now(UTC))
+    chart = latency_lines([(p.start.strftime("%d %H:%M"), p.p50, p.p95) for p in past.latency])
+    checks = service.checks(session, principal=principal, site_id=site_id, limit=30)
+    baseline_html = service.baseline_page(session, principal=principal, site_id=site_id, stores=stores)
+    current_html = service.current_page(session, principal=principal, site_id=site_id, stores=stores)
+    diff = side_by_side(baseline_html, current_html, url=site.url) if baseline_html and current_html else []
+    return page(
+        request,
+        "website.html",
+        principal,
+        site=site,
+        state=tile_state(site),
+        past=past,
+        chart=chart,
+        checks=checks,
+        verdict=_last_verdict(checks),
+        baseline=service.baseline_of(session, website=site),
+        snapshots=service.snapshots_of(session, principal=principal, site_id=site_id),
+        diff=diff,
+        changed_lines=sum(1 for row in diff if row.op != "same"),
+        has_current=current_html is not None,
+        can_manage=principal.can("websites.manage", site.org_id),
+        can_approve=principal.can("websites.approve", site.org_id),
+    )
+
+
+def _last_verdict(checks: Sequence[WebsiteCheck]) -> WebsiteCheck | None:
+    """The newest check that compared a page with the baseline."""
+    for check in checks:
+        if check.score is not None:
+            return check
+    return None
+
+
+@router.post("/websites/{site_id}/approve")
+def approve(
+    site_id: int,
+    session: DbSession,
+    principal: UserCaller,
+    platform: PlatformDep,
+    note: Annotated[str, Form(max_length=500)] = "",
+    snapshot_id: Annotated[str, Form()] = "",
+) -> Response:
+    data = ApproveIn(note=note, snapshot_id=int(snapshot_id) if snapshot_id.isdigit() else None)
+    service.approve(
+        session, principal=principal, site_id=site_id, data=data, stores=_stores(platform), now=datetime.now(UTC)
+    )
+    return back(f"/websites/{site_id}")
+
+
+@router.post("/websites/{site_id}/check")
+def check_now(site_id: int, session: DbSession, principal: UserCaller) -> Response:
+    service.request_check(session, principal=principal, site_id=site_id)
+    return back(f"/websites/{site_id}")
+
+
+@router.get("/websites/{site_id}/source/{which}")
+def source(
+    site_id: int,
+    which: Literal["baseline", "current"],
+    session: DbSession,
+    principal: UserCaller,
+    platform: PlatformDep,
+) -> Response:
+    """A page's source as plain text, for the sandboxed frame of the detail page: shown, never run."""
+    stores = _stores(platform)
+    read = service.baseline_page if which == "baseline" else service.current_page
+    data = read(session, principal=principal, site_id=site_id, stores=stores)
+    return Response(data or b"", media_type="text/plain; charset=utf-8", headers=SANDBOXED)
