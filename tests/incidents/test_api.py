@@ -63,3 +63,25 @@ def test_report_html_escapes_incident_text(client: TestClient, platform: Platfor
     assert hostile not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     page = client.get(f"/incidents/{iid}").text
     assert hostile not in page
+
+
+def test_the_response_sweep_records_breaches_and_delivers_notifications(client: TestClient, platform: Platform) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from mamori.incidents.models import Incident, Notification, SlaBreach
+    from mamori.workers import response
+
+    login(client, "org_officer-mof")
+    iid = client.post("/api/v1/incidents", json={"org_id": "mof", "title": "x", "severity": "critical"}).json()["id"]
+    with platform.db.session() as s:
+        incident = s.get(Incident, iid)
+        assert incident is not None
+        incident.detected_at -= timedelta(hours=5)  # past the 15 min and 4 h targets of a critical incident
+    breaches, sent = response.sweep(platform)
+    assert (breaches, sent) == (2, 2)  # one notification per breach; no lead, so webhook-only rows (no channel)
+    assert response.sweep(platform) == (0, 0)
+    with platform.db.session() as s:
+        assert sorted(s.scalars(select(SlaBreach.metric))) == ["acknowledge", "contain"]
+        assert all(s.scalars(select(Notification.sent_at)))

@@ -206,7 +206,9 @@ def test_grouping_rules_open_one_incident_per_entity_and_window(tenants: Databas
         assert grouping.group_alert(s, alert=again) is None  # redelivery
         other_site = make_alert(s, "mof", entities={"url": "https://intranet.mof.example/"})
         assert grouping.group_alert(s, alert=other_site) is not inc
+        watched = make_alert(s, "mofa", rule_id="website.defaced", severity=Severity.HIGH)  # the website watch
+        assert (grouped := grouping.group_alert(s, alert=watched)) is not None and grouped.category == "defacement"
         low = make_alert(s, "mof", producer="sigma", rule_id="noise", severity=Severity.HIGH, entities={"host": "a"})
         assert grouping.group_alert(s, alert=low) is None
-        assert s.scalar(select(func.count()).select_from(Incident)) == 2
-        assert s.scalar(select(func.count()).select_from(Alert).where(Alert.resolution == "escalated")) == 3
+        assert s.scalar(select(func.count()).select_from(Incident)) == 3
+        assert s.scalar(select(func.count()).select_from(Alert).where(Alert.resolution == "escalated")) == 4

@@ -80,6 +80,8 @@ def test_request_approve_deploy_release(tenants: Database) -> None:
             task_id=first.id,
             action=TaskAction(action="assign", assignee_id=user_id(s, "responder-mof")),
         )
+        asked = s.scalars(select(Notification.recipient_email).where(Notification.event == "assistance.requested"))
+        assert set(asked) == {"national_analyst-ncc@example.test", "admin-ncc@example.test"}
         events = set(s.scalars(select(Notification.event)))
         assert {"assistance.requested", "assistance.approved", "assistance.deployed", "task.assigned"} <= events
 

@@ -12,8 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mamori.accounts import service as accounts
-from mamori.accounts.models import User
-from mamori.accounts.principal import Principal
+from mamori.accounts.enums import OrgKind
+from mamori.accounts.models import Membership, Organisation, User
+from mamori.accounts.principal import PERMISSIONS, Principal
 from mamori.cases import roster
 from mamori.cases.enums import RequestStatus
 from mamori.cases.models import AssistanceRequest, Deployment, ResponderProfile
@@ -66,8 +67,20 @@ def request(session: Session, *, principal: Principal, incident_id: int, data: R
         body=data.reason,
         org_id=incident.org_id,
         incident_id=incident.id,
+        user_ids=_national_deciders(session),
     )
     return row
+
+
+def _national_deciders(session: Session) -> list[int | None]:
+    """Who decides on requests: holders of a deciding role in a national organisation."""
+    deciders = {r.value for r in PERMISSIONS["assistance.decide"]}
+    query = (
+        select(Membership.user_id)
+        .join(Organisation, Organisation.id == Membership.org_id)
+        .where(Organisation.kind == OrgKind.NATIONAL.value, Membership.role.in_(deciders))
+    )
+    return list(session.scalars(query.distinct()))
 
 
 def list_(

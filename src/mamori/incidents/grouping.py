@@ -58,7 +58,7 @@ DEFAULT_RULES: tuple[GroupingRule, ...] = (
         ("rule_id", "entity:url"),
         timedelta(days=2),
         producer="website",
-        rule_contains="defacement",
+        rule_contains="deface",  # the website watch reports "website.defaced"
     ),
     GroupingRule("same-rule-same-host", Severity.CRITICAL, ("rule_id", "entity:host"), timedelta(hours=24)),
 )

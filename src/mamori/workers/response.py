@@ -60,8 +60,8 @@ def sweep(platform: Platform, *, max_batches: int = 50) -> tuple[int, int]:
 
 async def run_sweeper(platform: Platform, interval: float = 30.0) -> None:
     while True:
+        await asyncio.sleep(interval)  # first round after one interval: start-up stays light
         try:
             await asyncio.to_thread(sweep, platform)
         except Exception:
             log.exception("response sweep failed; retrying")
-        await asyncio.sleep(interval)
