@@ -2,9 +2,9 @@
 
 Parsers are looked up by name in :data:`mamori.ingest.parsers.registry.PARSERS`:
 ``evtx`` (EVTX magic), ``windows-json`` (JSON whose records are Windows events: ``Event.System``, ``winlog``,
-``EventID``/``Channel``), ``jsonlines`` (other JSON), ``webaccess`` (lines that look like a web server access
-log), ``syslog`` (other text). A parser that is not registered makes the file *skipped with a reason*, never
-silently ignored. ``--parser NAME`` forces one parser for every file.
+``EventID``/``Channel``), ``json`` (other JSON: Suricata EVE, any JSON lines), ``webaccess`` (lines that look
+like a web server access log), ``syslog`` (other text). A parser that is not registered makes the file *skipped
+with a reason*, never silently ignored. ``--parser NAME`` forces one parser for every file.
 """
 
 from __future__ import annotations
@@ -13,12 +13,11 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from mamori.core.messages import Event
 from mamori.ingest.parsers import registry
 from mamori.ingest.parsers.base import ParseFailure
-from mamori.ingest.parsers.windows import EvtxParser, iter_json_documents
+from mamori.ingest.parsers.windows import EvtxParser
 
 EVTX_MAGIC = b"ElfFile\x00"
 SNIFF_BYTES = 65_536
@@ -71,7 +70,7 @@ def sniff(path: Path) -> str:
         return "evtx"
     text = head.lstrip()
     if text[:1] in (b"{", b"["):
-        return "windows-json" if _WINDOWS_JSON.search(text) else "jsonlines"
+        return "windows-json" if _WINDOWS_JSON.search(text) else "json"
     if _ACCESS_LOG.search(head):
         return "webaccess"
     return "syslog"
@@ -85,22 +84,4 @@ def read(path: Path, parser_name: str | None = None) -> Iterator[Event | ParseFa
         return EvtxParser().parse_file(str(path), origin=origin)  # streams: EVTX files can be gigabytes
     if name in registry.PARSERS:
         return registry.get(name).parse(path.read_bytes(), origin=origin)
-    if name == "jsonlines":
-        return _generic_json(path.read_bytes(), origin)
     return Skipped(origin, f"needs the {name!r} parser, which is not registered in mamori.ingest.parsers.registry")
-
-
-def _generic_json(data: bytes, origin: str) -> Iterator[Event | ParseFailure]:
-    """Fallback until the ``jsonlines`` parser is registered: each JSON object is one event as it is."""
-    for item in iter_json_documents(data):
-        if isinstance(item, ParseFailure):
-            yield item
-            continue
-        doc, raw = item
-        if not isinstance(doc, dict):
-            yield ParseFailure.of("JSON record is not an object", origin, raw)
-            continue
-        event: dict[str, Any] = dict(doc)
-        event.setdefault("source", "json")
-        event.setdefault("raw", raw.decode("utf-8", "replace"))
-        yield event
