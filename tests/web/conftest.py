@@ -83,8 +83,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         srv.db.dispose()
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+@pytest.fixture(scope="module")  # not session: Playwright's sync API keeps an event loop running while open,
+def browser() -> Iterator[Any]:  # and later tests in the same worker call asyncio.run()
     if not CHROMIUM.exists():
         pytest.skip("Debian chromium not installed (apt-get install chromium)")
     playwright_api = pytest.importorskip("playwright.sync_api")
