@@ -38,9 +38,7 @@ DEFACEMENT = (
 def served(i: int) -> bytes:
     """What the farm serves: the site's page, or a defacement for 1% of the sites."""
     return (
-        DEFACEMENT
-        if i % DEFACED_EVERY == 7
-        else page(i, token=os.urandom(12).hex(), clock=time.strftime("%H:%M:%S"))
+        DEFACEMENT if i % DEFACED_EVERY == 7 else page(i, token=os.urandom(12).hex(), clock=time.strftime("%H:%M:%S"))
     )
 
 
@@ -91,12 +89,9 @@ class _Farm(asyncio.Protocol):
         if n < 0:
             return b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
         body = served(n)
-        return (
-            b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\n\r\n%s"
-            % (
-                len(body),
-                body,
-            )
+        return b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\n\r\n%s" % (
+            len(body),
+            body,
         )
 
 
@@ -131,9 +126,7 @@ async def _run(port: int, sites: int, rounds: int, concurrency: int) -> dict[str
 
     names = {f"site-{i}.farm.test": ["127.0.0.1"] for i in range(sites)}
     expectations = [
-        SiteExpectations(
-            site_id=str(i), org="bench", url=f"http://site-{i}.farm.test:{port}/", allow_private=True
-        )
+        SiteExpectations(site_id=str(i), org="bench", url=f"http://site-{i}.farm.test:{port}/", allow_private=True)
         for i in range(sites)
     ]
     t0 = time.perf_counter()
@@ -174,9 +167,7 @@ async def _run(port: int, sites: int, rounds: int, concurrency: int) -> dict[str
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--sites", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=2)
