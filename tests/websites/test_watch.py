@@ -136,6 +136,8 @@ def test_down_defaced_restored_and_approved(platform: Platform, farm: SiteFarm) 
         assert site is not None and site.availability == "up" and site.integrity == "ok"
         evidence = s.scalars(select(WebsiteSnapshot).where(WebsiteSnapshot.kind == "evidence")).all()
         assert len(evidence) == 2  # the defaced page and the (not yet approved) maintenance page
+        kinds = [k.kind for k in s.scalars(select(WebsiteSnapshot).order_by(WebsiteSnapshot.id))]
+        assert "suspicious" in kinds  # the redesign: changed below the line, kept once for review
         check = s.scalar(select(WebsiteCheck).where(WebsiteCheck.snapshot_id == evidence[0].id))
         assert check is not None and check.defaced and any("Hacked by" in r for r in check.reasons)
         comments = [c.body for c in s.scalars(select(AlertComment))]
