@@ -7,9 +7,10 @@ with folding the check's detections into alerts, so a check, its state and its a
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from mamori.websites.detections import WatchOutcome, WatchState
@@ -148,3 +149,9 @@ def baseline_source(session: Session, *, website: Website) -> tuple[WebsiteBasel
         return None
     snapshot = session.get(WebsiteSnapshot, row.snapshot_id)
     return None if snapshot is None else (row, snapshot.html_sha256)
+
+
+def prune(session: Session, *, before: datetime) -> int:
+    """Forget check rows older than ``before`` (kept pages and approvals stay)."""
+    result = session.execute(delete(WebsiteCheck).where(WebsiteCheck.checked_at < before))
+    return int(getattr(result, "rowcount", 0) or 0)
