@@ -48,6 +48,10 @@ class _Server(ThreadingHTTPServer):
     hits: list[tuple[str, str]]
     cookies: list[str]
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hangs up early (a check's deadline, a refused redirect) is normal here: the default
+        prints a traceback to stderr, which ends up inside the output of CLI tests run in the same process."""
+
 
 class SiteFarm:
     """One server, many paths; ``set`` changes what a path serves from the next request on."""

@@ -119,7 +119,7 @@ class Watch:
 
     async def _check(self, expect: SiteExpectations) -> None:
         loaded = await asyncio.to_thread(self._baseline, expect)
-        # Parsing a page (up to 5 MB) is CPU work: fetch on the loop, analyse in the recording thread. Only
+        # Parsing a page (up to 5 MB) is CPU work: fetch on the loop, analyse in a worker thread. Only
         # sites that hash their scripts need the checker to analyse (it fetches what the page references).
         in_thread = loaded is not None and not expect.content.fetch_subresources
         baseline = loaded.baseline if loaded is not None and not in_thread else None
