@@ -70,6 +70,11 @@ def test_wall_and_detail_show_a_defaced_site_escaped(client: TestClient, platfor
     assert source.headers["content-type"].startswith("text/plain")
     assert source.headers["content-security-policy"] == "sandbox; default-src 'none'"
     assert source.text == HOSTILE
+    evidence = client.get(f"/api/v1/websites/{site_id}").json()["snapshots"][0]
+    assert evidence["kind"] == "evidence"
+    kept = client.get(f"/websites/{site_id}/source/{evidence['html_sha256']}")
+    assert kept.text == HOSTILE and kept.headers["content-security-policy"] == "sandbox; default-src 'none'"
+    assert client.get(f"/websites/{site_id}/source/{'f' * 64}").status_code == 404
 
 
 def test_forms_need_csrf_and_approve_records_who(client: TestClient, platform: Platform, farm: SiteFarm) -> None:

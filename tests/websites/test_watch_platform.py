@@ -136,6 +136,8 @@ def test_down_defaced_restored_and_approved(platform: Platform, farm: SiteFarm) 
         assert site is not None and site.availability == "up" and site.integrity == "ok"
         evidence = s.scalars(select(WebsiteSnapshot).where(WebsiteSnapshot.kind == "evidence")).all()
         assert len(evidence) == 2  # the defaced page and the (not yet approved) maintenance page
+        kinds = [k.kind for k in s.scalars(select(WebsiteSnapshot).order_by(WebsiteSnapshot.id))]
+        assert "suspicious" in kinds  # the redesign: changed below the line, kept once for review
         check = s.scalar(select(WebsiteCheck).where(WebsiteCheck.snapshot_id == evidence[0].id))
         assert check is not None and check.defaced and any("Hacked by" in r for r in check.reasons)
         comments = [c.body for c in s.scalars(select(AlertComment))]
@@ -227,3 +229,25 @@ def test_learning_never_makes_most_of_a_page_volatile() -> None:
     rewritten = [(f"Headline {i}", f"Body {i}") for i in range(3)]  # headlines and bodies: 6 of 18 lines
     assert learn_bounded(baseline, ministry_page(news=rewritten)) == baseline.volatile_paths
     assert learn_bounded(baseline, REDESIGN) == baseline.volatile_paths  # a whole new page teaches nothing
+
+
+def test_old_checks_are_pruned_and_checks_are_counted(platform: Platform, farm: SiteFarm) -> None:
+    from datetime import timedelta
+
+    farm.set("/", ministry_page())
+    site_id = register(platform, farm.url("/"))
+    with platform.db.session() as s:
+        old = datetime.now(UTC) - timedelta(days=platform.settings.websites_keep_days + 1)
+        s.add(WebsiteCheck(website_id=site_id, org_id="mof", checked_at=old, up=False, availability="down"))
+
+    async def scenario() -> Watch:
+        watch = Watch(platform, checker=Checker(limits=CheckLimits(record_dns=False)))
+        assert await watch.check_now(site_id)
+        await watch.checker.aclose()
+        return watch
+
+    watch = asyncio.run(scenario())
+    assert watch.prune() == 1
+    with platform.db.session() as s:
+        assert len(s.scalars(select(WebsiteCheck)).all()) == 1
+    assert b'mamori_website_checks_total{outcome="up"} 1.0' in platform.metrics.render()

@@ -21,6 +21,7 @@ class Metrics:
             registry=r,
         )
         self.queue_depth = Gauge("mamori_queue_depth", "Messages waiting per bus consumer", ["consumer"], registry=r)
+        self.website_checks = Counter("mamori_website_checks", "Website checks by outcome", ["outcome"], registry=r)
         self.pending_batches = Gauge("mamori_pending_batches", "Archived batches not yet detected", registry=r)
 
     def render(self) -> bytes:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
@@ -158,15 +158,17 @@ def check_now(site_id: int, session: DbSession, principal: UserCaller) -> Respon
 
 
 @router.get("/websites/{site_id}/source/{which}")
-def source(
-    site_id: int,
-    which: Literal["baseline", "current"],
-    session: DbSession,
-    principal: UserCaller,
-    platform: PlatformDep,
-) -> Response:
-    """A page's source as plain text, for the sandboxed frame of the detail page: shown, never run."""
+def source(site_id: int, which: str, session: DbSession, principal: UserCaller, platform: PlatformDep) -> Response:
+    """A page's source as plain text, for the sandboxed frame of the detail page: shown, never run.
+
+    ``which`` is ``baseline``, ``current`` or the SHA-256 of a kept page of this site.
+    """
     stores = _stores(platform)
-    read = service.baseline_page if which == "baseline" else service.current_page
-    data = read(session, principal=principal, site_id=site_id, stores=stores)
+    data: bytes | None
+    if which == "baseline":
+        data = service.baseline_page(session, principal=principal, site_id=site_id, stores=stores)
+    elif which == "current":
+        data = service.current_page(session, principal=principal, site_id=site_id, stores=stores)
+    else:
+        data = service.snapshot_bytes(session, principal=principal, site_id=site_id, sha256=which, stores=stores)
     return Response(data or b"", media_type="text/plain; charset=utf-8", headers=SANDBOXED)

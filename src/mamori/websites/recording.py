@@ -7,9 +7,10 @@ with folding the check's detections into alerts, so a check, its state and its a
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from mamori.websites.detections import WatchOutcome, WatchState
@@ -37,7 +38,9 @@ def record_check(
 ) -> WebsiteCheck:
     if result.up and result.body_sha256:
         website.latest_sha256 = stores.latest.put(website.uid, result.body)
-    snapshot = _evidence(session, website, result, previous, outcome, stores)
+    integrity = _integrity(website, result, outcome)
+    kind = _keep_as(website, previous, outcome, integrity) if result.body else None
+    snapshot = _keep(session, website, result, stores, kind) if kind else None
     check = WebsiteCheck(website_id=website.id, org_id=website.org_id, snapshot_id=snapshot.id if snapshot else None)
     for name, value in _columns(result).items():
         setattr(check, name, value)
@@ -45,7 +48,7 @@ def record_check(
     session.add(check)
     website.watch_state = to_json(outcome.state)
     website.availability = check.availability
-    website.integrity = _integrity(website, result, outcome).value
+    website.integrity = integrity.value
     website.last_checked_at = result.checked_at
     website.last_latency_ms = result.latency_ms
     website.last_error = result.error
@@ -92,33 +95,34 @@ def _integrity(website: Website, result: CheckResult, outcome: WatchOutcome) -> 
     return Integrity.CHANGED if result.verdict.score > 0 else Integrity.OK
 
 
-def _evidence(
-    session: Session,
-    website: Website,
-    result: CheckResult,
-    previous: WatchState,
-    outcome: WatchOutcome,
-    stores: PageStores,
-) -> WebsiteSnapshot | None:
-    """Keep the page a content problem *started* on (once per episode: a defaced page that carries a fresh
-    token per request must not add a blob to the store at every check)."""
-    started = (outcome.state.active - previous.active) & CONTENT_KINDS
-    if not started or not result.body:
-        return None
+def _keep_as(website: Website, previous: WatchState, outcome: WatchOutcome, now: Integrity) -> SnapshotKind | None:
+    """Which page to keep, once per episode (a page carrying a fresh token per request must not add a blob to
+    the store at every check): the page a content problem *started* on, as evidence; the first page of a
+    change below the defacement line, as suspicious, for a person to review and perhaps approve."""
+    if (outcome.state.active - previous.active) & CONTENT_KINDS:
+        return SnapshotKind.EVIDENCE
+    if now is Integrity.CHANGED and website.integrity != Integrity.CHANGED:
+        return SnapshotKind.SUSPICIOUS
+    return None
+
+
+def _keep(
+    session: Session, website: Website, result: CheckResult, stores: PageStores, kind: SnapshotKind
+) -> WebsiteSnapshot:
     stored = stores.snapshots.save(
         site_id=website.uid,
         url=website.url,
         html=result.body,
         resources=result.resources,
         taken_at=result.checked_at,
-        status=SnapshotStatus.SUSPICIOUS,
+        status=SnapshotStatus.SUSPICIOUS,  # in the store: never handed out as a restore bundle
     )
     row = WebsiteSnapshot(
         website_id=website.id,
         org_id=website.org_id,
         store_id=stored.id,
         html_sha256=stored.html_sha256,
-        kind=SnapshotKind.EVIDENCE.value,
+        kind=kind.value,
         taken_at=result.checked_at,
     )
     session.add(row)
@@ -145,3 +149,9 @@ def baseline_source(session: Session, *, website: Website) -> tuple[WebsiteBasel
         return None
     snapshot = session.get(WebsiteSnapshot, row.snapshot_id)
     return None if snapshot is None else (row, snapshot.html_sha256)
+
+
+def prune(session: Session, *, before: datetime) -> int:
+    """Forget check rows older than ``before`` (kept pages and approvals stay)."""
+    result = session.execute(delete(WebsiteCheck).where(WebsiteCheck.checked_at < before))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -16,9 +16,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -28,6 +28,7 @@ from mamori.alerts import service as alerts
 from mamori.alerts.enums import Resolution
 from mamori.alerts.models import Alert
 from mamori.bus import subjects
+from mamori.core.messages import Detection
 from mamori.platform import Platform
 from mamori.websites import recording, service
 from mamori.websites import state as watch_state
@@ -43,6 +44,7 @@ from mamori.websites.volatile import learn_bounded
 
 log = logging.getLogger(__name__)
 ACTOR = "website-watch"
+PRUNE_EVERY = 3600.0  # seconds between retention passes
 _CONTENT_RULES = frozenset(f"website.{k}" for k in recording.CONTENT_KINDS)
 
 
@@ -67,6 +69,7 @@ class Watch:
         self._cache: dict[str, tuple[tuple[Any, ...], _LoadedBaseline]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self.checks = 0
+        self._pruned_at = float("-inf")
 
     # --- the registry ------------------------------------------------------------------------------------
     async def sync(self) -> None:
@@ -116,7 +119,7 @@ class Watch:
 
     async def _check(self, expect: SiteExpectations) -> None:
         loaded = await asyncio.to_thread(self._baseline, expect)
-        # Parsing a page (up to 5 MB) is CPU work: fetch on the loop, analyse in the recording thread. Only
+        # Parsing a page (up to 5 MB) is CPU work: fetch on the loop, analyse in a worker thread. Only
         # sites that hash their scripts need the checker to analyse (it fetches what the page references).
         in_thread = loaded is not None and not expect.content.fetch_subresources
         baseline = loaded.baseline if loaded is not None and not in_thread else None
@@ -161,7 +164,8 @@ class Watch:
             recording.record_check(
                 session, website=site, result=result, previous=previous, outcome=outcome, stores=self.stores
             )
-            alerts.fold(session, outcome.detections, keep_events=self.platform.settings.alert_events_kept)
+            folded = alerts.fold(session, outcome.detections, keep_events=self.platform.settings.alert_events_kept)
+            self._count(result, outcome.detections, [f.alert.severity for f in folded if f.created])
             for alert in alerts.open_for_keys(session, outcome.resolved):
                 resolution, note = _why_resolved(alert, result, loaded)
                 alerts.close_by_producer(session, alert=alert, resolution=resolution, note=note, actor=ACTOR)
@@ -169,6 +173,20 @@ class Watch:
                 service.adopt_first_page(session, website=site, stores=self.stores, now=result.checked_at)
             elif loaded is not None:
                 _learn(session, expect, result, loaded)
+
+    def _count(self, result: CheckResult, detections: Sequence[Detection], created: list[str]) -> None:
+        metrics = self.platform.metrics
+        metrics.website_checks.labels("up" if result.up else str(result.failure or "down")).inc()
+        for d in detections:
+            metrics.detections.labels(d.producer).inc()
+        for severity in created:
+            metrics.alerts_created.labels(severity).inc()
+
+    def prune(self) -> int:
+        """Drop check rows older than ``websites_keep_days``."""
+        keep = timedelta(days=self.platform.settings.websites_keep_days)
+        with self.platform.db.session() as session:
+            return recording.prune(session, before=datetime.now(UTC) - keep)
 
     # --- running -----------------------------------------------------------------------------------------
     def _spawn(self, coro: Any) -> None:
@@ -191,11 +209,21 @@ class Watch:
                     await asyncio.wait_for(stop.wait(), timeout=self.platform.settings.websites_sync_seconds)
                 except TimeoutError:
                     await self._safe_sync()
+                    await self._prune_hourly()
         finally:
             await runner
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
             await self.checker.aclose()
+
+    async def _prune_hourly(self) -> None:
+        if time.monotonic() - self._pruned_at < PRUNE_EVERY:
+            return
+        self._pruned_at = time.monotonic()
+        try:
+            await asyncio.to_thread(self.prune)
+        except Exception:  # retention is housekeeping: never a reason to stop checking
+            log.exception("pruning old website checks failed")
 
     async def _safe_sync(self) -> None:
         try:
