@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, Text, cast, func, or_, select
@@ -62,36 +63,68 @@ def category_of(d: Detection) -> str:
     return d.producer
 
 
+@dataclass
+class _FoldState:
+    """What one fold call has already read or created, so each detection costs no extra round trip.
+
+    One batch can carry thousands of detections; a query per detection (with autoflush before each) kept the
+    write lock for tens of seconds on SQLite and starved the ingest path.
+    """
+
+    known_keys: set[str]
+    open_alerts: dict[str, Alert | None] = field(default_factory=dict)
+    stored_events: dict[int, int] = field(default_factory=dict)
+    daily: dict[tuple[date, str, str], DailyCount] = field(default_factory=dict)
+
+
+def _known_keys(session: Session, keys: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        found.update(session.scalars(select(AlertDetection.key).where(AlertDetection.key.in_(chunk))))
+    return found
+
+
 def fold(session: Session, detections: Iterable[Detection], *, keep_events: int = 20) -> list[Folded]:
     """Turn detections into new or repeated alerts. A detection whose key was seen before is skipped."""
+    pending = list(detections)
     out: list[Folded] = []
-    seen: set[str] = set()
-    for d in detections:
-        if d.key in seen or session.get(AlertDetection, d.key) is not None:
-            continue
-        seen.add(d.key)
-        folded = _fold_one(session, d, keep_events)
-        session.add(AlertDetection(key=d.key, alert_id=folded.alert.id, at=d.timestamp))
-        if d.exercise_id is None:
-            _count(session, d)
-        enqueue(
-            session,
-            subject=subjects.ALERTS_CHANGED,
-            payload={
-                "alert_id": folded.alert.id,
-                "org": d.org,
-                "change": "created" if folded.created else "repeat",
-            },
-        )
-        out.append(folded)
+    with session.no_autoflush:
+        state = _FoldState(known_keys=_known_keys(session, [d.key for d in pending]))
+        for d in pending:
+            if d.key in state.known_keys:
+                continue
+            state.known_keys.add(d.key)
+            folded = _fold_one(session, d, keep_events, state)
+            session.add(AlertDetection(key=d.key, alert_id=folded.alert.id, at=d.timestamp))
+            if d.exercise_id is None:
+                _count(session, d, state)
+            change = "created" if folded.created else "repeat"
+            enqueue(
+                session,
+                subject=subjects.ALERTS_CHANGED,
+                payload={"alert_id": folded.alert.id, "org": d.org, "change": change},
+            )
+            out.append(folded)
     return out
 
 
-def _fold_one(session: Session, d: Detection, keep_events: int) -> Folded:
+def _open_alert(session: Session, key: str, state: _FoldState) -> Alert | None:
+    if key not in state.open_alerts:
+        alert = session.scalar(
+            select(Alert).where(Alert.dedup_key == key, Alert.status != AlertStatus.CLOSED.value).limit(1)
+        )
+        state.open_alerts[key] = alert
+        if alert is not None:
+            state.stored_events[alert.id] = (
+                session.scalar(select(func.count()).where(AlertEvent.alert_id == alert.id)) or 0
+            )
+    return state.open_alerts[key]
+
+
+def _fold_one(session: Session, d: Detection, keep_events: int, state: _FoldState) -> Folded:
     key = dedup_key(d)
-    alert = session.scalar(
-        select(Alert).where(Alert.dedup_key == key, Alert.status != AlertStatus.CLOSED.value).limit(1)
-    )
+    alert = _open_alert(session, key, state)
     created = alert is None
     if alert is None:
         alert = Alert(
@@ -111,17 +144,18 @@ def _fold_one(session: Session, d: Detection, keep_events: int) -> Folded:
             exercise_id=d.exercise_id,
         )
         session.add(alert)
-        session.flush()
-        stored = 0
-    else:
-        stored = session.scalar(select(func.count()).where(AlertEvent.alert_id == alert.id)) or 0
+        session.flush([alert])
+        state.open_alerts[key] = alert
+        state.stored_events[alert.id] = 0
     alert.count += max(1, len(d.events))
     alert.first_seen = min(alert.first_seen, d.timestamp)
     alert.last_seen = max(alert.last_seen, d.timestamp)
     if Severity.parse(alert.severity).rank < d.severity.rank:
         alert.severity = d.severity.value
+    stored = state.stored_events[alert.id]
     for event in d.events[: max(0, keep_events - stored)]:
         session.add(AlertEvent(alert_id=alert.id, event=_trim(event)))
+        state.stored_events[alert.id] += 1
     return Folded(alert, created)
 
 
@@ -132,19 +166,22 @@ def _trim(event: Event) -> Event:
     return event
 
 
-def _count(session: Session, d: Detection) -> None:
-    day, category = d.timestamp.date(), category_of(d)
-    row = session.scalar(
-        select(DailyCount).where(
-            DailyCount.day == day,
-            DailyCount.org_id == d.org,
-            DailyCount.category == category,
-            DailyCount.demo.is_(False),
-        )
-    )
+def _count(session: Session, d: Detection, state: _FoldState) -> None:
+    slot = (d.timestamp.date(), d.org, category_of(d))
+    row = state.daily.get(slot)
     if row is None:
-        row = DailyCount(day=day, org_id=d.org, category=category, count=0, demo=False)
-        session.add(row)
+        row = session.scalar(
+            select(DailyCount).where(
+                DailyCount.day == slot[0],
+                DailyCount.org_id == d.org,
+                DailyCount.category == slot[2],
+                DailyCount.demo.is_(False),
+            )
+        )
+        if row is None:
+            row = DailyCount(day=slot[0], org_id=d.org, category=slot[2], count=0, demo=False)
+            session.add(row)
+        state.daily[slot] = row
     row.count += max(1, len(d.events))
 
 
