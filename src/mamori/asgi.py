@@ -73,7 +73,10 @@ async def running_workers(platform: Platform, extra: list[Startup] | None = None
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await platform.bus.close()
+        try:  # a broker that stopped answering must not keep the process from exiting
+            await asyncio.wait_for(platform.bus.close(), timeout=10)
+        except TimeoutError:
+            log.warning("the message bus did not close within 10 s; exiting anyway")
 
 
 async def _stop_watch(watch: websites.Watch, stop: asyncio.Event, task: asyncio.Task[None]) -> None:

@@ -29,6 +29,7 @@ def test_ingest_to_alert_on_postgresql_and_jetstream(tmp_path: Path, pg_url: str
         nats_url=nats_url,
         nats_stream=stream,
         nats_prefix=f"t{uuid.uuid4().hex[:8]}.",
+        websites_enabled=False,
     )
     upgrade(pg_url)
     rules = tmp_path / "rules"
