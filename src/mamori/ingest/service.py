@@ -181,6 +181,33 @@ def _files_holding(batch: IngestBatch) -> list[Path]:
     return files
 
 
+def search_events(
+    archive: EventArchive,
+    *,
+    principal: Principal,
+    org: str | None,
+    since: datetime,
+    until: datetime,
+    filters: dict[str, str],
+    text: str | None,
+    limit: int,
+    offset: int,
+) -> list[Event]:
+    """Archived events the caller may see; `org` narrows to one organisation (none if it is not visible)."""
+    visible = principal.require_any("events.view")
+    if org:
+        visible = frozenset({org}) if visible is None or org in visible else frozenset()
+    return archive.query(
+        orgs=None if visible is None else set(visible),
+        since=since,
+        until=until,
+        filters=filters,
+        text=text,
+        limit=limit,
+        offset=offset,
+    )
+
+
 def pending_batches(session: Session, *, older_than: datetime, limit: int = 100) -> Sequence[IngestBatch]:
     """Batches archived before `older_than` whose detection never completed."""
     return session.scalars(

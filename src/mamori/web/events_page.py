@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from mamori.accounts import service as accounts
 from mamori.api.deps import DbSession, PlatformDep, UserCaller
 from mamori.core.errors import ValidationFailed
+from mamori.ingest import service as ingest
 from mamori.web.console import page
 
 router = APIRouter(include_in_schema=False)
@@ -39,11 +40,11 @@ def events(
     q: Annotated[str, Query(max_length=200)] = "",
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> HTMLResponse:
-    visible = principal.require_any("events.view")
-    orgs = visible if not org else (frozenset({org}) if visible is None or org in visible else frozenset())
     until = datetime.now(UTC)
-    rows = platform.archive.query(
-        orgs=None if orgs is None else set(orgs),
+    rows = ingest.search_events(
+        platform.archive,
+        principal=principal,
+        org=org or None,
         since=until - timedelta(hours=hours),
         until=until,
         filters=_field_filter(field),

@@ -58,15 +58,15 @@ def events(
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> EventPage:
     """Archived events in a time range; filter on any field with `field.<name>=<value>` (exact match)."""
-    visible = principal.require_any("events.view")
-    orgs = visible if org is None else _narrow(visible, org)
     until = until or datetime.now(UTC)
     since = since or until - timedelta(days=1)
     filters = {k[len(FIELD_PREFIX) :]: v for k, v in request.query_params.items() if k.startswith(FIELD_PREFIX)}
     if len(filters) > 10:
         raise ValidationFailed("at most 10 field filters", where="field.*")
-    items = platform.archive.query(
-        orgs=None if orgs is None else set(orgs),
+    items = ingest.search_events(
+        platform.archive,
+        principal=principal,
+        org=org,
         since=since,
         until=until,
         filters=filters,
@@ -75,10 +75,6 @@ def events(
         offset=offset,
     )
     return EventPage(items=items)
-
-
-def _narrow(visible: frozenset[str] | None, org: str) -> frozenset[str]:
-    return frozenset({org}) if visible is None or org in visible else frozenset()
 
 
 @router.get("/dead-letters")
