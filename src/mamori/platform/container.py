@@ -33,3 +33,10 @@ class Platform:
     matcher: Matcher | None = None
     detect_lock: threading.Lock = field(default_factory=threading.Lock)
     syslog: Any = None  # the running SyslogListener, when syslog ports are configured
+
+    def note_accepted(self, org: str, batch_id: str, events: list[Event], rejected: int) -> None:
+        """After an ingest commit: count it, and hand the parsed events to this process's detect stage."""
+        self.metrics.events_accepted.labels(org).inc(len(events))
+        self.metrics.events_rejected.labels(org).inc(rejected)
+        if events:
+            self.batch_cache.put(batch_id, events)

@@ -34,10 +34,7 @@ def _record(platform: Platform, items: list[Event | ParseFailure], peer: Any) ->
             batch_id=batch_id,
             received=datetime.now(UTC),
         )
-    platform.metrics.events_accepted.labels(org).inc(len(events))
-    platform.metrics.events_rejected.labels(org).inc(len(failures))
-    if accepted.events:
-        platform.batch_cache.put(batch_id, accepted.events)
+    platform.note_accepted(org, batch_id, accepted.events, len(failures))
 
 
 async def start_syslog(platform: Platform) -> SyslogListener | None:

@@ -59,9 +59,5 @@ async def ingest_batch(
 def _accept(platform: PlatformDep, org: str, sensor: str, body: bytes, fmt: str | None) -> ingest.Accepted:
     with platform.db.session() as session:
         accepted = ingest.accept(session, archive=platform.archive, org_id=org, sensor=sensor, data=body, fmt=fmt)
-    result = accepted.result
-    platform.metrics.events_accepted.labels(org).inc(result.accepted)
-    platform.metrics.events_rejected.labels(org).inc(result.rejected)
-    if accepted.events:
-        platform.batch_cache.put(result.batch_id, accepted.events)
+    platform.note_accepted(org, accepted.result.batch_id, accepted.events, accepted.result.rejected)
     return accepted
