@@ -17,7 +17,7 @@ from pathlib import Path
 from mamori.core.messages import Event
 from mamori.ingest.parsers import registry
 from mamori.ingest.parsers.base import ParseFailure
-from mamori.ingest.parsers.windows import EvtxParser
+from mamori.ingest.parsers.windows import EvtxParser, KeepRecord, Unrouted
 
 EVTX_MAGIC = b"ElfFile\x00"
 SNIFF_BYTES = 65_536
@@ -76,12 +76,17 @@ def sniff(path: Path) -> str:
     return "syslog"
 
 
-def read(path: Path, parser_name: str | None = None) -> Iterator[Event | ParseFailure] | Skipped:
-    """Events and failures of one file, or why it is skipped."""
+def read(
+    path: Path, parser_name: str | None = None, keep: KeepRecord | None = None
+) -> Iterator[Event | ParseFailure | Unrouted] | Skipped:
+    """Events and failures of one file, or why it is skipped.
+
+    ``keep``: EVTX records it turns down (no rule for their channel and EventID) come as ``UNROUTED``.
+    """
     name = parser_name or sniff(path)
     origin = str(path)
     if name == "evtx":
-        return EvtxParser().parse_file(str(path), origin=origin)  # streams: EVTX files can be gigabytes
+        return EvtxParser(keep=keep).parse_routed(str(path), origin=origin)  # streams: EVTX files can be gigabytes
     if name in registry.PARSERS:
         return registry.get(name).parse(path.read_bytes(), origin=origin)
     return Skipped(origin, f"needs the {name!r} parser, which is not registered in mamori.ingest.parsers.registry")

@@ -20,6 +20,7 @@ from mamori.core.messages import Event
 from mamori.core.severity import Severity
 from mamori.detect.engine import Engine
 from mamori.ingest.parsers.base import ParseFailure
+from mamori.ingest.parsers.windows import Unrouted
 
 MAX_FAILURE_SAMPLES = 5
 
@@ -45,7 +46,7 @@ class FileResult:
 def hunt_file(engine: Engine, path: Path, parser: str | None) -> FileResult:
     result = FileResult(str(path))
     try:
-        items = read(path, parser)
+        items = read(path, parser, keep=engine.applies)
     except OSError as exc:
         result.skipped = f"cannot read: {exc}"
         return result
@@ -54,6 +55,9 @@ def hunt_file(engine: Engine, path: Path, parser: str | None) -> FileResult:
         return result
     try:
         for item in items:
+            if isinstance(item, Unrouted):  # no rule reads its channel and EventID: a record, never a hit
+                result.records += 1
+                continue
             if isinstance(item, ParseFailure):
                 result.bad += 1
                 if len(result.failures) < MAX_FAILURE_SAMPLES:

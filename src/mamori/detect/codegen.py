@@ -40,7 +40,7 @@ from sigma.types import (
 )
 
 from mamori.detect.errors import RuleCompileError
-from mamori.detect.matchers import Spec
+from mamori.detect.matchers import KEYWORDS, Spec
 
 STAR = SpecialChars.WILDCARD_MULTI
 QMARK = SpecialChars.WILDCARD_SINGLE
@@ -194,7 +194,7 @@ class CodeGen:
         if isinstance(value, SigmaRegularExpression):
             flags = "".join(sorted(_RE_FLAGS[f] for f in value.flags))
             k = self.const(("re2", str(value.regexp), flags))
-            return f"{k}.search({var}) is not None"
+            return f"{k}.search({var})"
         parts = string_parts(value)
         return self.string_test(parts, var, lower=False)
 
@@ -268,16 +268,38 @@ class CodeGen:
     # ---- keywords -----------------------------------------------------------------------------------------
     def keyword_leaf(self, value: Any) -> str:
         """Field-less search: the value anywhere in any field (a plain keyword is a substring search)."""
-        self.anywhere = True
         values = _flatten_expansions([value])
         wrapped = [
             _as_contains(v) if isinstance(v, SigmaString) and not isinstance(v, SigmaCasedString) else v for v in values
         ]
+        needles = [_needle(v) for v in wrapped]
+        if all(needles):
+            return self.keyword_substrings([n for n in needles if n])
+        self.anywhere = True  # the general path tests every field's value one by one
         if any(isinstance(v, SigmaRegularExpression | SigmaCasedString) for v in wrapped):
             pred = " or ".join(self.original_test(v, "o") for v in wrapped)
             return f"_any_of(lambda o: {pred}, _kw({{k: _orig(E, k) for k in L}}))"
         pred = self.value_tests(wrapped, "v")
         return f"_any_of(lambda v: {pred}, _kw(L))"
+
+    def keyword_substrings(self, needles: list[str]) -> str:
+        """Plain keywords: substrings of the joined keyword text (one ``in`` per needle, or one automaton)."""
+        self.fields.add(KEYWORDS)
+        text = f"L[{KEYWORDS!r}]"
+        unique = sorted(set(needles))
+        if len(unique) >= _GROUP_MIN:
+            return f"_ac_any({self.const(('ac', unique))}, {text})"
+        return "(" + " or ".join(f"{n!r} in {text}" for n in unique) + ")"
+
+
+def _needle(value: Any) -> str | None:
+    """The lower-cased substring a keyword value searches for, when it is a plain one (no NUL, no inner wildcard)."""
+    if not isinstance(value, SigmaString) or isinstance(value, SigmaCasedString):
+        return None
+    kind = shape(string_parts(value))
+    if kind is None or kind[0] != "in" or not kind[1] or "\x00" in kind[1]:
+        return None
+    return kind[1].lower()
 
 
 def _plain(value: Any) -> bool:

@@ -19,7 +19,7 @@ from mamori.detect import matchers
 from mamori.detect.codegen import CodeGen
 from mamori.detect.errors import RuleCompileError
 from mamori.detect.prefilter import Triggers, triggers
-from mamori.detect.routing import Route, route_of, variants
+from mamori.detect.routing import Route, route_of, variants, without_routed
 
 Predicate = Callable[[dict[str, Any], dict[str, Any]], bool]
 
@@ -68,15 +68,16 @@ def compile_rule(rule: SigmaRule, pipelines: dict[str, ProcessingPipeline], path
             tree = conditions[0].parsed  # re-parsed on every access: read once
         except SigmaError as exc:
             raise RuleCompileError(f"condition: {exc}") from exc
+        route = route_of(tree)
         gen = CodeGen()
-        code = gen.node(tree)
+        code = gen.node(without_routed(tree, route))
         plans.append(
             Plan(
                 variant=variant,
                 code=code,
                 consts=tuple(gen.consts),
                 triggers=triggers(tree),
-                route=route_of(tree),
+                route=route,
                 reads=None if gen.anywhere else frozenset(gen.fields),
                 **meta,
             )

@@ -89,6 +89,10 @@ class Engine:
         """Rules (and correlations) read from the packs, before refusals."""
         return self._state[3]
 
+    def applies(self, channel: Any, event_id: Any, source: str = "windows") -> bool:
+        """Whether any rule can match an event with this Channel/EventID (hunt skips the others unflattened)."""
+        return not self.rules.route_bucket(channel, event_id, source).empty
+
     def evaluate(self, event: Event) -> list[Plan]:
         """The rules one event matches (each rule once, even when several variants match)."""
         rules = self.rules

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import ahocorasick
+import re2  # type: ignore[import-untyped]
 
 from mamori.detect.errors import RuleCompileError
 
@@ -24,6 +25,16 @@ Spec = tuple[Any, ...]  # ("set", [...]) | ("re2", pattern, flags) | ("re", patt
 # Fields keyword (field-less) items never search: the envelope, and the raw text (it repeats field names).
 ENVELOPE = frozenset({"@timestamp", "org", "sensor", "source", "host", "raw", "@id"})
 
+# The lower-cased view ``L`` carries, under this name, every keyword-searchable value joined by NUL and
+# lower-cased once: a plain keyword (a substring without NUL) occurs in one value exactly when it occurs in this
+# text, and one ``in`` test over it is far cheaper than one per field. The name cannot clash with a parsed field
+# that matters: the views always overwrite it.
+KEYWORDS = "\x00keywords"
+_NOT_SEARCHED = ENVELOPE | {KEYWORDS}
+_STR_INT = frozenset({str, int})
+
+_UNANCHORED = re2._re2.RE2.Anchor.UNANCHORED
+_NO_MATCH = (-1, -1)
 _RE2_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL}
 
 
@@ -54,9 +65,29 @@ def compile_untrusted_regex(pattern: str, flags: str) -> Any:
     for flag in flags:
         bits |= _RE2_FLAGS[flag]
     try:
-        return RE2RegexEngine().compile(pattern, bits)
+        return SafeRegex(RE2RegexEngine().compile(pattern, bits))
     except Exception as exc:  # re2 raises its own error type
         raise RuleCompileError(f"regular expression not supported by RE2 (lookaround/backreference?): {exc}") from exc
+
+
+class SafeRegex:
+    """An RE2 pattern with a yes/no ``search``.
+
+    Why not the ``re2`` module's own ``search``: it maps every match span back to character offsets, which costs
+    ~10x the match itself, and a rule only asks whether the pattern occurs.
+    """
+
+    __slots__ = ("_match", "pattern")
+
+    def __init__(self, compiled: Any) -> None:
+        self.pattern: str = compiled.pattern
+        self._match = compiled._regexp.Match  # the wrapper's RE2 object, see the docstring
+
+    def search(self, text: str) -> bool:
+        # surrogatepass: a lone surrogate (broken UTF-16 in a log) becomes bytes RE2 treats as invalid, not an error
+        data = text.encode("utf-8", "surrogatepass")
+        found: bool = self._match(_UNANCHORED, data, 0, len(data))[0] != _NO_MATCH
+        return found
 
 
 def substring_automaton(needles: Iterable[str]) -> Any:
@@ -138,13 +169,41 @@ def keyword_values(low: dict[str, Any]) -> list[str]:
     """Every field value a keyword (field-less) item is searched in."""
     out: list[str] = []
     for name, value in low.items():
-        if name in ENVELOPE:
+        if name in _NOT_SEARCHED:
             continue
         if isinstance(value, tuple):
             out.extend(value)
         else:
             out.append(value)
     return out
+
+
+def keyword_text(event: dict[str, Any]) -> str:
+    """Every value a keyword is searched in (the same texts as :func:`keyword_values`), joined, lower-cased."""
+    values = list(map(event.__getitem__, event.keys() - _NOT_SEARCHED))  # order is irrelevant to a substring test
+    if set(map(type, values)) <= _STR_INT:  # parsed Windows and web events: all C-level calls
+        return "\x00".join(map(str, values)).lower()
+    parts: list[str] = []
+    for name, value in event.items():
+        if name in _NOT_SEARCHED:
+            continue
+        cls = value.__class__
+        if cls is str:
+            parts.append(value)
+        elif cls is int:
+            parts.append(str(value))
+        else:
+            parts.extend(_texts(value))
+    return "\x00".join(parts).lower()
+
+
+def _texts(value: Any) -> list[str]:
+    """The texts of a non-string value as the lower-cased view renders them (bools, numbers, lists)."""
+    if value is None or isinstance(value, dict):
+        return []
+    if isinstance(value, list | tuple):  # one level, as the view: nested lists and objects are not texts
+        return [text_of(v) for v in value if not isinstance(v, list | tuple | dict)]
+    return [text_of(value)]
 
 
 HELPERS: dict[str, Any] = {

@@ -35,7 +35,7 @@ from sigma.types import (
 
 from mamori.detect.codegen import shape, string_parts
 from mamori.detect.errors import RuleCompileError
-from mamori.detect.matchers import keyword_values
+from mamori.detect.matchers import KEYWORDS
 from mamori.detect.routing import ROUTE_FIELDS
 
 Trigger = tuple[str | None, str, str]  # (field or None = any field, "eq" | "sub", lower-cased literal)
@@ -174,12 +174,36 @@ _COMMON_TEXT = frozenset(
 )
 
 
+# Programs that start in most process-creation events of any Windows estate: as a trigger they select little.
+_COMMON_PROGRAMS = frozenset(
+    {
+        "cmd.exe",
+        "powershell.exe",
+        "pwsh.exe",
+        "conhost.exe",
+        "rundll32.exe",
+        "svchost.exe",
+        "services.exe",
+        "explorer.exe",
+        "wmiprvse.exe",
+        "reg.exe",
+        "net.exe",
+        "net1.exe",
+        "sc.exe",
+        "msiexec.exe",
+        "taskhostw.exe",
+        "wscript.exe",
+        "cscript.exe",
+    }
+)
+
+
 def _trigger_score(trigger: Trigger) -> int:
     name, kind, lit = trigger
     score = min(len(lit), 16) + (8 if kind == "eq" else 0)
     if name in _COMMON_FIELDS:
         score -= 12
-    if lit in _COMMON_TEXT:
+    if lit in _COMMON_TEXT or lit.rpartition("\\")[2] in _COMMON_PROGRAMS:
         score -= 12
     return score
 
@@ -198,6 +222,9 @@ def _best(options: Iterable[frozenset[Trigger]]) -> Triggers:
     return best
 
 
+_FEW = 4  # up to this many keyword literals, ``in`` tests beat an automaton walk over the whole text
+
+
 @dataclass
 class Bucket:
     """The rules of one route with their shared prefilter structures."""
@@ -205,9 +232,15 @@ class Bucket:
     always: list[int] = field(default_factory=list)
     sub: dict[str, Any] = field(default_factory=dict)  # field → automaton(literal → tuple of rule indices)
     eq: dict[str, dict[str, tuple[int, ...]]] = field(default_factory=dict)
-    anywhere: Any = None  # automaton for keyword triggers, searched in every value
+    anywhere: Any = None  # automaton for keyword triggers, searched in the joined keyword text
+    few_anywhere: tuple[tuple[str, tuple[int, ...]], ...] = ()  # the same when there are few: plain ``in`` tests
     reads: frozenset[str] | None = frozenset()  # fields any rule of the bucket reads; None = all
     by_field: dict[str, tuple[Any, dict[str, tuple[int, ...]] | None]] = field(default_factory=dict)
+    members: tuple[int, ...] = ()  # every rule of the route, whatever its triggers
+
+    @property
+    def empty(self) -> bool:
+        return not self.members
 
     def add_reads(self, reads: frozenset[str] | None) -> None:
         self.reads = None if reads is None or self.reads is None else self.reads | reads
@@ -217,7 +250,9 @@ class Bucket:
         bucket = cls()
         sub: dict[str, dict[str, list[int]]] = {}
         eq: dict[str, dict[str, list[int]]] = {}
+        members: list[int] = []
         for index, found, reads in rules:
+            members.append(index)
             bucket.add_reads(reads)
             if found is None:
                 bucket.always.append(index)
@@ -225,12 +260,15 @@ class Bucket:
             for name, kind, lit in found:
                 table = (eq if kind == "eq" else sub).setdefault(name or "", {})
                 table.setdefault(lit, []).append(index)
+        bucket.members = tuple(members)
         bucket.eq = {f: {lit: tuple(ix) for lit, ix in t.items()} for f, t in eq.items() if f}
         bucket.sub = {f: _automaton(t) for f, t in sub.items() if f}
         names = bucket.sub.keys() | bucket.eq.keys()
         bucket.by_field = {f: (bucket.sub.get(f), bucket.eq.get(f)) for f in names}
         if "" in sub:
             bucket.anywhere = _automaton(sub[""])
+            if len(sub[""]) <= _FEW:
+                bucket.few_anywhere = tuple((lit, tuple(ix)) for lit, ix in sub[""].items())
         return bucket
 
     def candidates(self, low: dict[str, Any]) -> set[int]:
@@ -251,10 +289,17 @@ class Bucket:
                     for _, ids in automaton.iter(text):
                         found.update(ids)
         if self.anywhere is not None:
-            for text in keyword_values(low):
-                for _, ids in self.anywhere.iter(text):
-                    found.update(ids)
+            self._keyword_candidates(low[KEYWORDS], found)  # the views add the text for such buckets
         return found
+
+    def _keyword_candidates(self, text: str, found: set[int]) -> None:
+        if self.few_anywhere:
+            for lit, ids in self.few_anywhere:
+                if lit in text:
+                    found.update(ids)
+            return
+        for _, ids in self.anywhere.iter(text):
+            found.update(ids)
 
 
 def _automaton(table: dict[str, list[int]]) -> Any:

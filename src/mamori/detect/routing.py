@@ -134,3 +134,43 @@ def _values(node: Any, field: str) -> frozenset[str] | None:
             return None
         return frozenset().union(*(p for p in parts if p is not None))
     return None
+
+
+def without_routed(tree: Any, route: Route) -> Any:
+    """``tree`` minus the AND-ed route tests the bucket of ``route`` already guarantees.
+
+    Rules are indexed by channel (then EventID) or else by source, and an event reaches a rule only through
+    the bucket of its exact lower-cased Channel, canonical EventID or source (see ``RuleSet.route_bucket``):
+    re-testing them in every candidate's predicate is pure cost. Only tests on the fields the rule is really
+    indexed by are dropped; everything else stays.
+    """
+    guaranteed: set[str] = set()
+    if route.channels:
+        guaranteed.add("Channel")
+        written = _values(tree, "EventID") or frozenset()
+        if route.event_ids and all(v.isdigit() and str(int(v)) == v for v in written):
+            guaranteed.add("EventID")  # only canonical numbers: "04624" in a rule must keep its own test
+    elif route.sources:
+        guaranteed.add("source")
+    if not guaranteed or not isinstance(tree, ConditionAND):
+        return tree
+    kept = [c for c in _conjuncts(tree) if _tested_field(c) not in guaranteed]
+    if not kept:
+        return tree  # nothing but routing: keep one test so the predicate stays an expression
+    return kept[0] if len(kept) == 1 else ConditionAND(kept)
+
+
+def _conjuncts(node: Any) -> list[Any]:
+    if isinstance(node, ConditionAND):
+        return [c for a in node.args for c in _conjuncts(a)]
+    return [node]
+
+
+def _tested_field(node: Any) -> str | None:
+    """The one field a node tests for equality with plain values (an OR of such leaves), else None."""
+    if isinstance(node, ConditionFieldEqualsValueExpression):
+        return node.field if _values(node, node.field) is not None else None
+    if isinstance(node, ConditionOR):
+        fields = {_tested_field(a) for a in node.args}
+        return fields.pop() if len(fields) == 1 else None
+    return None

@@ -62,16 +62,17 @@ class RuleSet:
         self.default_bucket = Bucket.build(everywhere)
 
     def bucket(self, event: dict[str, Any]) -> Bucket:
-        channel = event.get("Channel")
+        return self.route_bucket(event.get("Channel"), event.get("EventID"), event.get("source"))
+
+    def route_bucket(self, channel: Any, event_id: Any, source: Any) -> Bucket:
+        """The bucket of an event with these routing values (as found in the event: any type)."""
         if channel.__class__ is str:
             key = channel.lower()
-            event_id = event.get("EventID")
             if event_id.__class__ is not int:
                 event_id = _int_or_none(event_id)
             found = self.channel_buckets.get((key, event_id)) or self.channel_buckets.get((key, None))
             if found is not None:
                 return found
-        source = event.get("source")
         if source.__class__ is str:
             found = self.source_buckets.get(source.lower())
             if found is not None:
@@ -80,7 +81,11 @@ class RuleSet:
 
 
 def _int_or_none(value: Any) -> int | None:
-    try:
+    """The EventID a rule's ``EventID: 4624`` test accepts: an int, or its canonical digits; else None.
+
+    Strict on purpose: predicates do not re-test routing (see ``routing.without_routed``), so "04624", " 4624",
+    4624.0 or True must not reach the bucket of 4624 either.
+    """
+    if value.__class__ is str and value.isascii() and value.isdigit() and (value == "0" or value[0] != "0"):
         return int(value)
-    except (TypeError, ValueError):
-        return None
+    return None

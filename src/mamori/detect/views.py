@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from mamori.core.messages import RAW
+from mamori.detect.matchers import KEYWORDS, keyword_text
 
 _SKIP = frozenset({RAW})
 
@@ -17,7 +18,8 @@ def views(event: dict[str, Any], reads: frozenset[str] | None = None) -> tuple[d
     """(flat original, lower-cased text view) of one event; built once per event, shared by all rules.
 
     ``reads``: the only fields any candidate rule reads (None: all) — lower-casing a long field nobody tests
-    is the single largest avoidable cost per event.
+    is the single largest avoidable cost per event. ``KEYWORDS`` in ``reads`` (or None) adds the joined text
+    keyword searches use (see :data:`mamori.detect.matchers.KEYWORDS`).
     """
     names = event.keys() if reads is None else event.keys() & reads
     low: dict[str, Any] = {}
@@ -33,6 +35,8 @@ def views(event: dict[str, Any], reads: frozenset[str] | None = None) -> tuple[d
             text = _low(value)
             if text is not None:
                 low[name] = text
+    if reads is None or KEYWORDS in reads:
+        low[KEYWORDS] = keyword_text(event)  # always ours: an event's own field of that name is overwritten
     return event, low
 
 
