@@ -159,7 +159,8 @@ class CodeGen:
         if isinstance(value, SigmaNull):
             return f"(L.get({f}) is None)"
         if isinstance(value, SigmaExists):
-            return f"({f} in L)" if value.exists else f"({f} not in L)"
+            # not `in L`: the view may hold a field the event lacks as None (see detect.columns)
+            return f"(L.get({f}) is not None)" if value.exists else f"(L.get({f}) is None)"
         if isinstance(value, SigmaFieldReference):
             return self.fieldref(f, value)
         if isinstance(value, SigmaRegularExpression | SigmaCasedString):

@@ -19,14 +19,17 @@ from typing import Any
 
 from mamori.core.messages import HOST, ORG, Detection, Event
 from mamori.core.severity import Severity
-from mamori.detect import build, routing
+from mamori.detect import build, columns, routing
 from mamori.detect.compiler import Plan
 from mamori.detect.correlation import CorrelationEngine
 from mamori.detect.loader import Refusal
+from mamori.detect.matchers import KEYWORDS, keyword_text
+from mamori.detect.prefilter import Bucket
 from mamori.detect.ruleset import RuleSet
 from mamori.detect.views import flatten, views
 
 CONTENT_RULES = routing.CONTENT / "rules"
+_COLUMNS_FROM = 4  # fewer events of one route are viewed one by one (the column set-up would cost more)
 
 _ENTITY_FIELDS = {
     "host": HOST,
@@ -95,39 +98,78 @@ class Engine:
 
     def evaluate(self, event: Event) -> list[Plan]:
         """The rules one event matches (each rule once, even when several variants match)."""
+        return self.evaluate_many([event])[0]
+
+    def evaluate_many(self, events: Sequence[Event]) -> list[list[Plan]]:
+        """:meth:`evaluate` for each event; events of one route are viewed and prefiltered as columns."""
         rules = self.rules
-        try:
-            flat = flatten(event)
-            bucket = rules.bucket(flat)
-            _, low = views(flat, bucket.reads)
-            candidates = bucket.candidates(low)
-        except Exception:  # an event no rule can read (odd value types): counted, the batch goes on
-            self.bad_events += 1
-            return []
-        found: list[Plan] = []
-        seen: set[str] = set()
-        predicates, plans = rules.predicates, rules.plans
-        for index in sorted(candidates):
+        out: list[list[Plan]] = [[] for _ in events]
+        groups: dict[int, tuple[Bucket, list[int], list[Event]]] = {}
+        for position, event in enumerate(events):
             try:
-                matched = predicates[index](low, flat)
-            except Exception:  # isolate one rule's failure (e.g. an odd value type) from the batch
-                self.errors[plans[index].rule_id] += 1
+                flat = flatten(event)
+                bucket = rules.bucket(flat)
+            except Exception:  # an event no rule can read (odd value types): counted, the batch goes on
+                self.bad_events += 1
                 continue
-            if matched:
-                plan = plans[index]
-                if plan.rule_id not in seen:
-                    seen.add(plan.rule_id)
-                    found.append(plan)
-        for plan in found:
-            self.hits[plan.rule_id] += 1
-        return found
+            if bucket.empty:
+                continue
+            group = groups.get(id(bucket))
+            if group is None:
+                group = groups[id(bucket)] = (bucket, [], [])
+            group[1].append(position)
+            group[2].append(flat)
+        for bucket, positions, flats in groups.values():
+            for position, flat, (low, candidates) in zip(positions, flats, self._prefilter(bucket, flats), strict=True):
+                if candidates:
+                    out[position] = self._run(candidates, low, flat)
+        return out
+
+    def _prefilter(self, bucket: Bucket, flats: list[Event]) -> list[tuple[dict[str, Any], set[int]]]:
+        """(view, candidates) per event: by columns when there are a few events, else one by one."""
+        if len(flats) >= _COLUMNS_FROM:
+            try:
+                return list(zip(*columns.scan(bucket, flats), strict=True))
+            except Exception:  # noqa: S110 - an odd event: the event-by-event path isolates and counts it
+                pass
+        out: list[tuple[dict[str, Any], set[int]]] = []
+        for flat in flats:
+            try:
+                _, low = views(flat, bucket.reads)
+                out.append((low, bucket.candidates(low)))
+            except Exception:  # an event no rule can read (odd value types): counted, the batch goes on
+                self.bad_events += 1
+                out.append(({}, set()))
+        return out
+
+    def _run(self, candidates: set[int], low: dict[str, Any], flat: Event) -> list[Plan]:
+        """Evaluate the candidate predicates exactly; a rule that raises is counted and skipped."""
+        rules = self.rules
+        predicates = rules.predicates
+        if KEYWORDS not in low and not rules.keyword_rules.isdisjoint(candidates):
+            low[KEYWORDS] = keyword_text(flat)  # the column views leave it out: most events never need it
+        matched: list[int] = []
+        for index in candidates:
+            try:
+                if predicates[index](low, flat):
+                    matched.append(index)
+            except Exception:  # isolate one rule's failure (e.g. an odd value type) from the batch
+                self.errors[rules.plans[index].rule_id] += 1
+        if not matched:
+            return []
+        found: dict[str, Plan] = {}  # each rule once, in rule order, whichever variants matched
+        for index in sorted(matched):
+            plan = rules.plans[index]
+            found.setdefault(plan.rule_id, plan)
+        self.hits.update(found.keys())
+        return list(found.values())
 
     def match(self, events: Iterable[Event], *, org: str = "") -> list[Detection]:
         """Batch API for the pipeline: every detection (rule hits, completed correlations) in event order."""
         out: list[Detection] = []
         correlations = self.correlations
-        for event in events:
-            plans = self.evaluate(event)
+        batch = list(events)
+        for event, plans in zip(batch, self.evaluate_many(batch), strict=True):
             for plan in plans:
                 if correlations.emits(plan):
                     out.append(detection(plan, event, org=org))

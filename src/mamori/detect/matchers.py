@@ -30,7 +30,7 @@ ENVELOPE = frozenset({"@timestamp", "org", "sensor", "source", "host", "raw", "@
 # text, and one ``in`` test over it is far cheaper than one per field. The name cannot clash with a parsed field
 # that matters: the views always overwrite it.
 KEYWORDS = "\x00keywords"
-_NOT_SEARCHED = ENVELOPE | {KEYWORDS}
+KEYWORD_SKIP = ENVELOPE | {KEYWORDS}  # fields a keyword is never searched in
 _STR_INT = frozenset({str, int})
 
 _UNANCHORED = re2._re2.RE2.Anchor.UNANCHORED
@@ -169,7 +169,7 @@ def keyword_values(low: dict[str, Any]) -> list[str]:
     """Every field value a keyword (field-less) item is searched in."""
     out: list[str] = []
     for name, value in low.items():
-        if name in _NOT_SEARCHED:
+        if name in KEYWORD_SKIP or value is None:  # None: a field the event lacks (see detect.columns)
             continue
         if isinstance(value, tuple):
             out.extend(value)
@@ -180,12 +180,12 @@ def keyword_values(low: dict[str, Any]) -> list[str]:
 
 def keyword_text(event: dict[str, Any]) -> str:
     """Every value a keyword is searched in (the same texts as :func:`keyword_values`), joined, lower-cased."""
-    values = list(map(event.__getitem__, event.keys() - _NOT_SEARCHED))  # order is irrelevant to a substring test
+    values = list(map(event.__getitem__, event.keys() - KEYWORD_SKIP))  # order is irrelevant to a substring test
     if set(map(type, values)) <= _STR_INT:  # parsed Windows and web events: all C-level calls
         return "\x00".join(map(str, values)).lower()
     parts: list[str] = []
     for name, value in event.items():
-        if name in _NOT_SEARCHED:
+        if name in KEYWORD_SKIP:
             continue
         cls = value.__class__
         if cls is str:

@@ -30,11 +30,13 @@ from sigma.types import (
     SigmaExpansion,
     SigmaNumber,
     SigmaRegularExpression,
+    SigmaRegularExpressionFlag,
     SigmaString,
 )
 
 from mamori.detect.codegen import shape, string_parts
 from mamori.detect.errors import RuleCompileError
+from mamori.detect.literals import LiteralSet
 from mamori.detect.matchers import KEYWORDS
 from mamori.detect.routing import ROUTE_FIELDS
 
@@ -72,7 +74,7 @@ def _value_triggers(name: str | None, value: Any) -> Triggers:
     if isinstance(value, SigmaBool):
         return frozenset({(name, "eq", "true" if value.boolean else "false")})
     if isinstance(value, SigmaRegularExpression):
-        lit = regex_literal(str(value.regexp))
+        lit = regex_literal(str(value.regexp), ignorecase=SigmaRegularExpressionFlag.IGNORECASE in value.flags)
         return frozenset({(name, "sub", lit)}) if lit else None
     if not isinstance(value, SigmaString):
         return None
@@ -89,35 +91,47 @@ def _value_triggers(name: str | None, value: Any) -> Triggers:
     return frozenset({(name, "sub", max(texts, key=len).lower())})
 
 
-def regex_literal(pattern: str) -> str | None:
+def regex_literal(pattern: str, *, ignorecase: bool = False) -> str | None:
     """The longest literal run every match of ``pattern`` must contain (lower-cased), or None.
 
-    Only top-level literals and groups that are neither optional nor alternatives count; anything else ends
-    a run. A pattern Python cannot parse simply gets no trigger.
+    Only top-level literals, groups that are neither optional nor alternatives, and the first pass of a
+    repetition that must happen at least once count; anything else ends a run. A pattern Python cannot parse
+    simply gets no trigger. Case-insensitive patterns keep only ASCII letters other than s and k in a run: RE2
+    folds ``ſ``/``K`` (and non-ASCII letters) onto them, which lower-casing the text does not.
     """
     try:
         parsed = sre_parser.parse(pattern)
     except (sre_constants.error, RecursionError, OverflowError, ValueError):
         return None
+    folds = ignorecase or bool(parsed.state.flags & sre_constants.SRE_FLAG_IGNORECASE)
     runs: list[str] = []
-    _literal_runs(list(parsed), runs, [])
+    _literal_runs(list(parsed), runs, [], folds)
     best = max(runs, key=len, default="")
-    return best.lower() if len(best) >= 3 else None
+    return best.lower() or None  # even one character beats no trigger (the rule would run on every event)
 
 
-def _literal_runs(items: list[Any], runs: list[str], current: list[str]) -> None:
+_REPEATS = (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT, getattr(sre_constants, "POSSESSIVE_REPEAT", None))
+
+
+def _literal_runs(items: list[Any], runs: list[str], current: list[str], folds: bool) -> None:
     for op, arg in items:
-        if op is sre_constants.LITERAL:
+        if op is sre_constants.LITERAL and not (folds and _folds_beyond_lower(chr(arg))):
             current.append(chr(arg))
             continue
         if current:
             runs.append("".join(current))
             current.clear()
         if op is sre_constants.SUBPATTERN and not arg[1] and not arg[2]:
-            _literal_runs(list(arg[3]), runs, [])
+            _literal_runs(list(arg[3]), runs, [], folds)
+        elif op in _REPEATS and arg[0] >= 1:
+            _literal_runs(list(arg[2]), runs, [], folds)
     if current:
         runs.append("".join(current))
         current.clear()
+
+
+def _folds_beyond_lower(char: str) -> bool:
+    return not char.isascii() or char.lower() in "sk"
 
 
 # Fields whose values repeat across most events (a trigger on them selects almost everything), and substrings
@@ -170,6 +184,9 @@ _COMMON_TEXT = frozenset(
         "high",
         "true",
         "false",
+        "microsoft corporation",
+        "microsoft® windows® operating system",
+        "nt authority\\system",
     }
 )
 
@@ -237,6 +254,7 @@ class Bucket:
     reads: frozenset[str] | None = frozenset()  # fields any rule of the bucket reads; None = all
     by_field: dict[str, tuple[Any, dict[str, tuple[int, ...]] | None]] = field(default_factory=dict)
     members: tuple[int, ...] = ()  # every rule of the route, whatever its triggers
+    literal_sets: dict[str, LiteralSet] = field(default_factory=dict)  # ``sub`` for whole columns ("" = keywords)
 
     @property
     def empty(self) -> bool:
@@ -263,6 +281,7 @@ class Bucket:
         bucket.members = tuple(members)
         bucket.eq = {f: {lit: tuple(ix) for lit, ix in t.items()} for f, t in eq.items() if f}
         bucket.sub = {f: _automaton(t) for f, t in sub.items() if f}
+        bucket.literal_sets = {f: LiteralSet({lit: tuple(ix) for lit, ix in t.items()}) for f, t in sub.items()}
         names = bucket.sub.keys() | bucket.eq.keys()
         bucket.by_field = {f: (bucket.sub.get(f), bucket.eq.get(f)) for f in names}
         if "" in sub:
@@ -289,10 +308,10 @@ class Bucket:
                     for _, ids in automaton.iter(text):
                         found.update(ids)
         if self.anywhere is not None:
-            self._keyword_candidates(low[KEYWORDS], found)  # the views add the text for such buckets
+            self.keyword_candidates(low[KEYWORDS], found)  # the views add the text for such buckets
         return found
 
-    def _keyword_candidates(self, text: str, found: set[int]) -> None:
+    def keyword_candidates(self, text: str, found: set[int]) -> None:
         if self.few_anywhere:
             for lit, ids in self.few_anywhere:
                 if lit in text:

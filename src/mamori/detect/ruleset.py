@@ -14,6 +14,7 @@ from typing import Any
 
 from mamori.detect.compiler import Plan, Predicate, build_predicate
 from mamori.detect.errors import RuleCompileError
+from mamori.detect.matchers import KEYWORDS
 from mamori.detect.prefilter import Bucket, Triggers
 
 ChannelKey = tuple[str, int | None]
@@ -36,6 +37,8 @@ class RuleSet:
                 continue
             self.plans.append(plan)
             self.predicates.append(predicate)
+        # rules that read the joined keyword text (the engine adds it to a view only when one is a candidate)
+        self.keyword_rules = frozenset(i for i, p in enumerate(self.plans) if p.reads is None or KEYWORDS in p.reads)
         self._index()
 
     def _index(self) -> None:

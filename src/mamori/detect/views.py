@@ -11,7 +11,7 @@ from typing import Any
 from mamori.core.messages import RAW
 from mamori.detect.matchers import KEYWORDS, keyword_text
 
-_SKIP = frozenset({RAW})
+RAW_FIELDS = frozenset({RAW})  # the original record: never matched (it repeats every field's name and value)
 
 
 def views(event: dict[str, Any], reads: frozenset[str] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -21,14 +21,13 @@ def views(event: dict[str, Any], reads: frozenset[str] | None = None) -> tuple[d
     is the single largest avoidable cost per event. ``KEYWORDS`` in ``reads`` (or None) adds the joined text
     keyword searches use (see :data:`mamori.detect.matchers.KEYWORDS`).
     """
-    names = event.keys() if reads is None else event.keys() & reads
+    names = (event.keys() if reads is None else event.keys() & reads) - RAW_FIELDS
     low: dict[str, Any] = {}
     for name in names:
         value = event[name]
         cls = value.__class__
         if cls is str:
-            if name not in _SKIP:
-                low[name] = value.lower()
+            low[name] = value.lower()
         elif cls is int:
             low[name] = str(value)
         elif value is not None:
@@ -38,6 +37,16 @@ def views(event: dict[str, Any], reads: frozenset[str] | None = None) -> tuple[d
     if reads is None or KEYWORDS in reads:
         low[KEYWORDS] = keyword_text(event)  # always ours: an event's own field of that name is overwritten
     return event, low
+
+
+def low_value(value: Any) -> Any:
+    """One value as the lower-cased view holds it (None: absent or not matchable)."""
+    cls = value.__class__
+    if cls is str:
+        return value.lower()
+    if cls is int:
+        return str(value)
+    return None if value is None else _low(value)
 
 
 def is_nested(event: dict[str, Any]) -> bool:

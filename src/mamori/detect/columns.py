@@ -1,0 +1,150 @@
+"""Views and prefilter candidates for many events of one route at once, a field (column) at a time.
+
+Why: per event and per field, lower-casing a value and asking the field's automaton about it costs a few Python
+operations each — most of the engine's time on a Sysmon log. A column instead is reduced to its *distinct*
+values (logs repeat images, users, companies, integrity levels …), those are joined with NUL, lower-cased, split
+and searched by each automaton in one C-level call each, and a match is attributed to its value by bisecting the
+part boundaries. The results are exactly those of :func:`mamori.detect.views.views` and ``Bucket.candidates``
+(tests/detect/test_columns.py compares them on real logs and on arbitrary values), with two differences the
+engine allows for: a field the event lacks is present in the view as None (the generated code treats None as
+absent), and the joined keyword text (``KEYWORDS``) is left for the engine to add when a keyword rule needs it.
+
+No library does this (pyahocorasick and Hyperscan search one buffer; attributing matches to values is ours).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Hashable, Iterable
+from itertools import accumulate, repeat
+from operator import add
+from typing import Any
+
+from mamori.detect.literals import Fired
+from mamori.detect.matchers import KEYWORD_SKIP, KEYWORDS
+from mamori.detect.prefilter import Bucket
+from mamori.detect.views import RAW_FIELDS, low_value
+
+_SEP = "\x00"
+_NONE = type(None)
+_TEXTS = (frozenset({str, _NONE}), frozenset({int, _NONE}))
+
+Column = list[Any]  # per event: lower-cased text, a tuple of texts (a list value), or None (absent)
+
+
+class _Distinct:
+    """One column's distinct values lower-cased: the parts of a NUL-joined text (absent values are empty)."""
+
+    __slots__ = ("_ends", "joined", "parts", "values")
+
+    def __init__(self, values: list[Hashable], parts: list[str], joined: str) -> None:
+        self.values, self.parts, self.joined = values, parts, joined
+        self._ends: list[int] | None = None
+
+    def owner(self, end: int) -> int:
+        """The distinct value a match ending at ``end`` (an index into ``joined``) lies in."""
+        if self._ends is None:  # where the NUL after each part is
+            self._ends = list(map(add, accumulate(map(len, self.parts)), range(len(self.parts))))
+        return bisect_right(self._ends, end)
+
+
+def scan(bucket: Bucket, events: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[set[int]]]:
+    """(lower-cased view, candidate rule indices) of each event, all routed to ``bucket``."""
+    found = [set(bucket.always) for _ in events]
+    reads = bucket.reads
+    present: set[str] = set().union(*events)
+    names = sorted((present if reads is None else present & reads) - RAW_FIELDS)
+    columns: list[Column] = []
+    distinct: dict[str, tuple[list[Any], _Distinct | None]] = {}
+    for name in names:
+        raw = list(map(dict.get, events, repeat(name)))  # C-level: no bytecode per event
+        column, unique = _lower_column(raw)
+        distinct[name] = (raw, unique)
+        columns.append(column)
+        if name in bucket.by_field:
+            _field_candidates(bucket, name, raw, column, unique, found)
+    if bucket.anywhere is not None:
+        for name in sorted(present - KEYWORD_SKIP):
+            if name not in distinct:
+                raw = list(map(dict.get, events, repeat(name)))
+                distinct[name] = (raw, _lower_column(raw)[1])
+            _keyword_candidates(bucket, *distinct[name], found)
+    if not names:
+        return [{} for _ in events], found
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)], found
+
+
+def _lower_column(values: list[Any]) -> tuple[Column, _Distinct | None]:
+    """The column's lower-cased values, and its distinct values when all are text or numbers (or absent)."""
+    kinds = set(map(type, values))  # of every value: True == 1 and 1.0 == 1 would hide among distinct ones
+    if kinds <= _TEXTS[0] or kinds <= _TEXTS[1]:
+        unique = list(dict.fromkeys(values))
+        texts: Iterable[str] = ("" if v is None else v for v in unique) if _NONE in kinds else unique
+        joined = _SEP.join(map(str, texts) if int in kinds else texts).lower()
+        if joined.count(_SEP) == len(unique) - 1:  # no value holds a NUL of its own
+            parts = joined.split(_SEP)
+            lowered = dict(zip(unique, parts, strict=True))
+            if None in lowered:
+                lowered[None] = None
+            return list(map(lowered.__getitem__, values)), _Distinct(unique, parts, joined)
+    return [low_value(v) for v in values], None
+
+
+def _field_candidates(
+    bucket: Bucket, name: str, raw: list[Any], column: Column, distinct: _Distinct | None, found: list[set[int]]
+) -> None:
+    automaton, table = bucket.by_field[name]
+    if distinct is None:  # lists, NULs or mixed types: event by event, as Bucket.candidates
+        for text, candidates in zip(column, found, strict=True):
+            for one in (text,) if text.__class__ is str else (text or ()):
+                if table is not None and (ids := table.get(one)):
+                    candidates.update(ids)
+                if automaton is not None:
+                    for _, ids in automaton.iter(one):
+                        candidates.update(ids)
+        return
+    if table is not None and not table.keys().isdisjoint(distinct.parts):
+        for index, ids in enumerate(map(table.get, column)):
+            if ids:
+                found[index].update(ids)
+    if automaton is not None:
+        _spread(_by_value(bucket.literal_sets[name].fired(distinct.joined, distinct.parts), distinct), raw, found)
+
+
+def _by_value(fired: Fired, distinct: _Distinct) -> dict[Hashable, set[int]]:
+    """Rules fired per part → per distinct value; an absent value fires nothing (a match "there" spans parts)."""
+    out = {distinct.values[part]: ids for part, ids in fired.items()}
+    out.pop(None, None)
+    return out
+
+
+def _keyword_candidates(bucket: Bucket, raw: list[Any], distinct: _Distinct | None, found: list[set[int]]) -> None:
+    """Keyword triggers searched in one column (a keyword may occur in any field)."""
+    if distinct is None:
+        for value, candidates in zip(raw, found, strict=True):
+            text = low_value(value)
+            for one in (text,) if text.__class__ is str else (text or ()):
+                bucket.keyword_candidates(one, candidates)
+        return
+    if not bucket.few_anywhere:
+        _spread(_by_value(bucket.literal_sets[""].fired(distinct.joined, distinct.parts), distinct), raw, found)
+        return
+    fired: Fired = {}
+    for lit, ids in bucket.few_anywhere:  # a few keywords: str.find beats any automaton
+        start = distinct.joined.find(lit)
+        while start >= 0:
+            fired.setdefault(distinct.owner(start + len(lit) - 1), set()).update(ids)
+            start = distinct.joined.find(lit, start + 1)
+    _spread(_by_value(fired, distinct), raw, found)
+
+
+def _spread(fired: dict[Hashable, set[int]], raw: list[Any], found: list[set[int]]) -> None:
+    """Give each event the rules its value fired."""
+    if not fired:
+        return
+    for index, ids in enumerate(map(fired.get, raw)):
+        if ids:
+            found[index].update(ids)
+
+
+__all__ = ["KEYWORDS", "scan"]
