@@ -19,7 +19,6 @@ from mamori.cli.hunt_input import Skipped, discover, read
 from mamori.core.messages import Event
 from mamori.core.severity import Severity
 from mamori.detect.engine import Engine
-from mamori.ingest.parsers.base import ParseFailure
 from mamori.ingest.parsers.windows import Unrouted
 
 MAX_FAILURE_SAMPLES = 5
@@ -91,16 +90,15 @@ def hunt_file(engine: Engine, path: Path, parser: str | None, batch: Batch | Non
         return result
     try:
         for item in items:
-            if isinstance(item, Unrouted):  # no rule reads its channel and EventID: a record, never a hit
+            if isinstance(item, dict):
                 result.records += 1
-                continue
-            if isinstance(item, ParseFailure):
+                batch.add(item, result)
+            elif isinstance(item, Unrouted):  # no rule reads its channel and EventID: a record, never a hit
+                result.records += 1
+            else:
                 result.bad += 1
                 if len(result.failures) < MAX_FAILURE_SAMPLES:
                     result.failures.append(f"{item.where}: {item.reason}")
-                continue
-            result.records += 1
-            batch.add(item, result)
     except OSError as exc:  # a file that vanishes or fails mid-read: report what was read
         result.failures.append(f"read error: {exc}")
         result.bad += 1

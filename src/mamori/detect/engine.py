@@ -29,7 +29,7 @@ from mamori.detect.ruleset import RuleSet
 from mamori.detect.views import flatten, views
 
 CONTENT_RULES = routing.CONTENT / "rules"
-_COLUMNS_FROM = 4  # fewer events of one route are viewed one by one (the column set-up would cost more)
+_COLUMNS_FROM = 8  # fewer events of one route are viewed one by one (the column set-up would cost more)
 
 _ENTITY_FIELDS = {
     "host": HOST,
@@ -94,7 +94,7 @@ class Engine:
 
     def applies(self, channel: Any, event_id: Any, source: str = "windows") -> bool:
         """Whether any rule can match an event with this Channel/EventID (hunt skips the others unflattened)."""
-        return not self.rules.route_bucket(channel, event_id, source).empty
+        return self.rules.routes_to_rules(channel, event_id, source)
 
     def evaluate(self, event: Event) -> list[Plan]:
         """The rules one event matches (each rule once, even when several variants match)."""

@@ -18,6 +18,7 @@ from mamori.detect.matchers import KEYWORDS
 from mamori.detect.prefilter import Bucket, Triggers
 
 ChannelKey = tuple[str, int | None]
+_ROUTES_REMEMBERED = 4096  # distinct (channel, EventID) pairs: a log has tens; a hostile one cannot grow memory
 Entry = tuple[int, Triggers, frozenset[str] | None]
 
 
@@ -39,6 +40,7 @@ class RuleSet:
             self.predicates.append(predicate)
         # rules that read the joined keyword text (the engine adds it to a view only when one is a candidate)
         self.keyword_rules = frozenset(i for i, p in enumerate(self.plans) if p.reads is None or KEYWORDS in p.reads)
+        self._routes: dict[tuple[Any, ...], bool] = {}
         self._index()
 
     def _index(self) -> None:
@@ -63,6 +65,20 @@ class RuleSet:
             self.channel_buckets[(channel, event_id)] = Bucket.build(sorted(entries + extra) + everywhere)
         self.source_buckets = {s: Bucket.build(e + everywhere) for s, e in by_source.items()}
         self.default_bucket = Bucket.build(everywhere)
+
+    def routes_to_rules(self, channel: Any, event_id: Any, source: Any) -> bool:
+        """Whether an event with these routing values reaches any rule (remembered: logs repeat a few routes)."""
+        key = (channel, event_id, event_id.__class__, source)  # the class: 1, 1.0 and True are equal keys
+        try:
+            return self._routes[key]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable value (a list): not remembered
+            return not self.route_bucket(channel, event_id, source).empty
+        found = not self.route_bucket(channel, event_id, source).empty
+        if len(self._routes) < _ROUTES_REMEMBERED:
+            self._routes[key] = found
+        return found
 
     def bucket(self, event: dict[str, Any]) -> Bucket:
         return self.route_bucket(event.get("Channel"), event.get("EventID"), event.get("source"))
