@@ -21,7 +21,7 @@ from sigma.backends.sqlite import sqliteBackend
 
 from mamori.detect import loader, routing
 from mamori.detect.engine import Engine
-from mamori.detect.matchers import ENVELOPE
+from mamori.detect.matchers import ENVELOPE, KEYWORDS
 
 FULLTEXT = "fulltext"
 
@@ -171,7 +171,8 @@ def missing_columns(queries: Sequence[tuple[str, str]], columns: set[str]) -> se
 
 def compare(engine: Engine, events: Sequence[dict[str, Any]], rule_dirs: Sequence[Path]) -> Comparison:
     converted = convert(engine, rule_dirs)
-    columns = missing_columns(converted.queries, {f for p in engine.rules.plans for f in (p.reads or ())})
+    named = {f for p in engine.rules.plans for f in (p.reads or ()) if f != KEYWORDS}  # KEYWORDS: our own view
+    columns = missing_columns(converted.queries, named)
     start = time.perf_counter()
     conn = build_db(events, sorted(columns))
     sql, errors = run_queries(conn, converted.queries)

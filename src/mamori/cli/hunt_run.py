@@ -22,7 +22,7 @@ from mamori.detect.engine import Engine
 from mamori.ingest.parsers.windows import Unrouted
 
 MAX_FAILURE_SAMPLES = 5
-BATCH = 512  # records evaluated together: enough for column-wise prefiltering, little memory
+BATCH = 2048  # records evaluated together: enough for column-wise prefiltering, little memory
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import warnings
 from collections.abc import Callable, Iterator
+from itertools import islice
 from typing import Any, ClassVar, cast
 
 import evtx
@@ -199,11 +200,15 @@ def _iso_z(value: Any) -> str | None:
 
 def _kept(doc: Any, keep: KeepRecord) -> bool:
     """Ask ``keep`` about the record's Channel and EventID, read as flattening would; odd shapes are kept."""
-    root = doc.get("Event", doc) if isinstance(doc, dict) else None
-    system = root.get("System") if isinstance(root, dict) else None
-    if not isinstance(system, dict):
+    root = doc.get("Event", doc) if doc.__class__ is dict else None
+    system = root.get("System") if root.__class__ is dict else None
+    if system.__class__ is not dict:
         return True  # flattening reports it
-    return keep(_scalar(system.get("Channel")), _scalar(system.get("EventID")))
+    channel, event_id = system.get("Channel"), system.get("EventID")
+    return keep(
+        channel if channel.__class__ is str else _scalar(channel),
+        event_id if event_id.__class__ is int else _scalar(event_id),
+    )
 
 
 def is_windows_record(doc: dict[str, Any]) -> bool:
@@ -338,11 +343,19 @@ class EvtxParser:
             head = file.getvalue() if isinstance(file, io.BytesIO) else b""  # kept as evidence (truncated)
             yield ParseFailure.of(f"not a readable EVTX file: {exc}", f"{origin}:file", head)
             return
+        keep = self.keep
         while True:
             batch, failures, done = self._pull(records, origin)
             yield from failures
-            for record in batch:
-                yield self._record(record, origin, self.keep)
+            for record in batch:  # the per-record work is inlined: this loop runs once per record of a hunt
+                data = record.get("data", "")
+                item: Event | ParseFailure | Unrouted
+                try:
+                    doc = orjson.loads(data)
+                    item = UNROUTED if keep is not None and not _kept(doc, keep) else flatten_evtx_json(doc, data)
+                except (orjson.JSONDecodeError, ValueError, TypeError, AttributeError) as exc:
+                    item = _bad_record(record, origin, exc)
+                yield item
             if done:
                 return
 
@@ -359,24 +372,16 @@ class EvtxParser:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                for _ in range(_CHUNK):
-                    batch.append(next(records))
-            except StopIteration:
-                done = True
+                batch.extend(islice(records, _CHUNK))  # extend keeps what it read when the crate raises
+                done = len(batch) < _CHUNK
             except (OSError, RuntimeError, ValueError) as exc:
                 failures.append(ParseFailure.of(f"EVTX stream error: {exc}", f"{origin}:stream", b""))
                 done = True
         failures.extend(ParseFailure.of(f"bad EVTX record: {w.message}", f"{origin}:record", b"") for w in caught)
         return batch, failures, done
 
-    @staticmethod
-    def _record(record: dict[str, Any], origin: str, keep: KeepRecord | None) -> Event | ParseFailure | Unrouted:
-        data = record.get("data", "")
-        try:
-            doc = orjson.loads(data)
-            if keep is not None and not _kept(doc, keep):
-                return UNROUTED
-            return flatten_evtx_json(doc, data)
-        except (orjson.JSONDecodeError, ValueError, TypeError, AttributeError) as exc:
-            where = f"{origin}:record {record.get('event_record_id')}"
-            return ParseFailure.of(f"bad EVTX record: {exc}", where, str(data).encode("utf-8", "replace"))
+
+def _bad_record(record: dict[str, Any], origin: str, exc: Exception) -> ParseFailure:
+    where = f"{origin}:record {record.get('event_record_id')}"
+    data = record.get("data", "")
+    return ParseFailure.of(f"bad EVTX record: {exc}", where, str(data).encode("utf-8", "replace"))
