@@ -65,66 +65,85 @@ def category_of(d: Detection) -> str:
 
 @dataclass
 class _FoldState:
-    """What one fold call has already read or created, so each detection costs no extra round trip.
+    """What one fold call has read or created, so that a batch costs a handful of statements, not several per
+    detection (on SQLite a query per detection held the write lock for tens of seconds and starved ingest)."""
 
-    One batch can carry thousands of detections; a query per detection (with autoflush before each) kept the
-    write lock for tens of seconds on SQLite and starved the ingest path.
-    """
-
-    known_keys: set[str]
-    open_alerts: dict[str, Alert | None] = field(default_factory=dict)
-    stored_events: dict[int, int] = field(default_factory=dict)
+    open_alerts: dict[str, Alert | None] = field(default_factory=dict)  # dedup key → the open alert (or none)
+    stored_events: dict[Alert, int] = field(default_factory=dict)  # triggering events already kept per alert
     daily: dict[tuple[date, str, str], DailyCount] = field(default_factory=dict)
+
+
+def _chunks(items: list[str], size: int = 500) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def _known_keys(session: Session, keys: list[str]) -> set[str]:
     found: set[str] = set()
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
+    for chunk in _chunks(keys):
         found.update(session.scalars(select(AlertDetection.key).where(AlertDetection.key.in_(chunk))))
     return found
 
 
+def _load_open_alerts(session: Session, keys: list[str], state: _FoldState) -> None:
+    """Every open alert of these dedup keys, and how many events each keeps, in two queries per 500 keys."""
+    state.open_alerts.update(dict.fromkeys(keys))
+    for chunk in _chunks(keys):
+        alerts = session.scalars(
+            select(Alert).where(Alert.dedup_key.in_(chunk), Alert.status != AlertStatus.CLOSED.value)
+        ).all()
+        for alert in alerts:
+            if state.open_alerts[alert.dedup_key] is None:  # a key has at most one open alert
+                state.open_alerts[alert.dedup_key] = alert
+        counts = _kept_event_counts(session, [a.id for a in alerts])
+        for alert in alerts:
+            state.stored_events[alert] = counts.get(alert.id, 0)
+
+
+def _kept_event_counts(session: Session, alert_ids: list[int]) -> dict[int, int]:
+    if not alert_ids:
+        return {}
+    query = (
+        select(AlertEvent.alert_id, func.count())
+        .where(AlertEvent.alert_id.in_(alert_ids))
+        .group_by(AlertEvent.alert_id)
+    )
+    return dict(session.execute(query).tuples().all())
+
+
 def fold(session: Session, detections: Iterable[Detection], *, keep_events: int = 20) -> list[Folded]:
-    """Turn detections into new or repeated alerts. A detection whose key was seen before is skipped."""
+    """Turn detections into new or repeated alerts. A detection whose key was seen before is skipped.
+
+    Two passes: first every alert is found or created and updated (new ones inserted together in one flush),
+    then the rows that need their ids (detection keys, kept events, outbox messages) are added.
+    """
     pending = list(detections)
-    out: list[Folded] = []
     with session.no_autoflush:
-        state = _FoldState(known_keys=_known_keys(session, [d.key for d in pending]))
+        known = _known_keys(session, [d.key for d in pending])
+        fresh: list[Detection] = []
         for d in pending:
-            if d.key in state.known_keys:
-                continue
-            state.known_keys.add(d.key)
-            folded = _fold_one(session, d, keep_events, state)
-            session.add(AlertDetection(key=d.key, alert_id=folded.alert.id, at=d.timestamp))
+            if d.key not in known:
+                known.add(d.key)
+                fresh.append(d)
+        state = _FoldState()
+        keys = [dedup_key(d) for d in fresh]
+        _load_open_alerts(session, sorted(set(keys)), state)
+        folded = [_fold_one(session, d, key, state) for d, key in zip(fresh, keys, strict=True)]
+        session.flush()  # one batched INSERT … RETURNING gives every new alert its id
+        for d, one in zip(fresh, folded, strict=True):
+            _keep(session, d, one.alert, keep_events, state)
             if d.exercise_id is None:
                 _count(session, d, state)
-            change = "created" if folded.created else "repeat"
             enqueue(
                 session,
                 subject=subjects.ALERTS_CHANGED,
-                payload={"alert_id": folded.alert.id, "org": d.org, "change": change},
+                payload={"alert_id": one.alert.id, "org": d.org, "change": "created" if one.created else "repeat"},
             )
-            out.append(folded)
-    return out
+    return folded
 
 
-def _open_alert(session: Session, key: str, state: _FoldState) -> Alert | None:
-    if key not in state.open_alerts:
-        alert = session.scalar(
-            select(Alert).where(Alert.dedup_key == key, Alert.status != AlertStatus.CLOSED.value).limit(1)
-        )
-        state.open_alerts[key] = alert
-        if alert is not None:
-            state.stored_events[alert.id] = (
-                session.scalar(select(func.count()).where(AlertEvent.alert_id == alert.id)) or 0
-            )
-    return state.open_alerts[key]
-
-
-def _fold_one(session: Session, d: Detection, keep_events: int, state: _FoldState) -> Folded:
-    key = dedup_key(d)
-    alert = _open_alert(session, key, state)
+def _fold_one(session: Session, d: Detection, key: str, state: _FoldState) -> Folded:
+    alert = state.open_alerts.get(key)
     created = alert is None
     if alert is None:
         alert = Alert(
@@ -144,19 +163,23 @@ def _fold_one(session: Session, d: Detection, keep_events: int, state: _FoldStat
             exercise_id=d.exercise_id,
         )
         session.add(alert)
-        session.flush([alert])
         state.open_alerts[key] = alert
-        state.stored_events[alert.id] = 0
+        state.stored_events[alert] = 0
     alert.count += max(1, len(d.events))
     alert.first_seen = min(alert.first_seen, d.timestamp)
     alert.last_seen = max(alert.last_seen, d.timestamp)
     if Severity.parse(alert.severity).rank < d.severity.rank:
         alert.severity = d.severity.value
-    stored = state.stored_events[alert.id]
+    return Folded(alert, created)
+
+
+def _keep(session: Session, d: Detection, alert: Alert, keep_events: int, state: _FoldState) -> None:
+    """Record the detection's key and keep its first triggering events (up to ``keep_events`` per alert)."""
+    session.add(AlertDetection(key=d.key, alert_id=alert.id, at=d.timestamp))
+    stored = state.stored_events[alert]
     for event in d.events[: max(0, keep_events - stored)]:
         session.add(AlertEvent(alert_id=alert.id, event=_trim(event)))
-        state.stored_events[alert.id] += 1
-    return Folded(alert, created)
+        state.stored_events[alert] += 1
 
 
 def _trim(event: Event) -> Event:
