@@ -35,11 +35,17 @@ Column = list[Any]  # per event: lower-cased text, a tuple of texts (a list valu
 class _Distinct:
     """One column's distinct values lower-cased: the parts of a NUL-joined text (absent values are empty)."""
 
-    __slots__ = ("_ends", "joined", "parts", "values")
+    __slots__ = ("_ends", "_parts", "joined", "values")
 
-    def __init__(self, values: list[Hashable], parts: list[str], joined: str) -> None:
-        self.values, self.parts, self.joined = values, parts, joined
+    def __init__(self, values: list[Hashable], joined: str, parts: list[str] | None = None) -> None:
+        self.values, self.joined, self._parts = values, joined, parts
         self._ends: list[int] | None = None
+
+    @property
+    def parts(self) -> list[str]:
+        if self._parts is None:  # a keyword-only column is split only when a keyword occurs in it
+            self._parts = self.joined.split(_SEP)
+        return self._parts
 
     def owner(self, end: int) -> int:
         """The distinct value a match ending at ``end`` (an index into ``joined``) lies in."""
@@ -64,11 +70,7 @@ def scan(bucket: Bucket, events: list[dict[str, Any]]) -> tuple[list[dict[str, A
         if name in bucket.by_field:
             _field_candidates(bucket, name, raw, column, unique, found)
     if bucket.anywhere is not None:
-        for name in sorted(present - KEYWORD_SKIP):
-            if name not in distinct:
-                raw = list(map(dict.get, events, repeat(name)))
-                distinct[name] = (raw, _lower_column(raw)[1])
-            _keyword_candidates(bucket, *distinct[name], found)
+        _keywords(bucket, events, sorted(present - KEYWORD_SKIP), distinct, found)
     if not names:
         return [{} for _ in events], found
     return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)], found
@@ -76,18 +78,46 @@ def scan(bucket: Bucket, events: list[dict[str, Any]]) -> tuple[list[dict[str, A
 
 def _lower_column(values: list[Any]) -> tuple[Column, _Distinct | None]:
     """The column's lower-cased values, and its distinct values when all are text or numbers (or absent)."""
+    distinct = _distinct(values)
+    if distinct is None:
+        return [low_value(v) for v in values], None
+    lowered = dict(zip(distinct.values, distinct.parts, strict=True))
+    if None in lowered:
+        lowered[None] = None  # type: ignore[assignment]
+    return list(map(lowered.__getitem__, values)), distinct
+
+
+def _distinct(values: list[Any]) -> _Distinct | None:
+    """The distinct values lower-cased and NUL-joined, when all are text or numbers (or absent); else None."""
     kinds = set(map(type, values))  # of every value: True == 1 and 1.0 == 1 would hide among distinct ones
-    if kinds <= _TEXTS[0] or kinds <= _TEXTS[1]:
-        unique = list(dict.fromkeys(values))
-        texts: Iterable[str] = ("" if v is None else v for v in unique) if _NONE in kinds else unique
-        joined = _SEP.join(map(str, texts) if int in kinds else texts).lower()
-        if joined.count(_SEP) == len(unique) - 1:  # no value holds a NUL of its own
-            parts = joined.split(_SEP)
-            lowered = dict(zip(unique, parts, strict=True))
-            if None in lowered:
-                lowered[None] = None
-            return list(map(lowered.__getitem__, values)), _Distinct(unique, parts, joined)
-    return [low_value(v) for v in values], None
+    if not (kinds <= _TEXTS[0] or kinds <= _TEXTS[1]):
+        return None
+    unique = list(dict.fromkeys(values))
+    texts: Iterable[str] = ("" if v is None else v for v in unique) if _NONE in kinds else unique
+    joined = _SEP.join(map(str, texts) if int in kinds else texts).lower()
+    if joined.count(_SEP) != len(unique) - 1:  # a value holds a NUL of its own
+        return None
+    return _Distinct(unique, joined)
+
+
+def _keywords(
+    bucket: Bucket,
+    events: list[dict[str, Any]],
+    names: list[str],
+    columns: dict[str, tuple[list[Any], _Distinct | None]],
+    found: list[set[int]],
+) -> None:
+    """Keyword triggers: searched in every column (a keyword may occur in any field)."""
+    for name in names:
+        if name not in columns:
+            raw = list(map(dict.get, events, repeat(name)))
+            columns[name] = (raw, _distinct(raw))
+    if bucket.few_anywhere:  # the usual case: no keyword occurs anywhere, which one search over all shows
+        haystack = _SEP.join(d.joined for _, d in (columns[n] for n in names) if d is not None)
+        if not any(lit in haystack for lit, _ in bucket.few_anywhere) and all(columns[n][1] for n in names):
+            return
+    for name in names:
+        _keyword_candidates(bucket, *columns[name], found)
 
 
 def _field_candidates(

@@ -107,7 +107,13 @@ def regex_literal(pattern: str, *, ignorecase: bool = False) -> str | None:
     runs: list[str] = []
     _literal_runs(list(parsed), runs, [], folds)
     best = max(runs, key=len, default="")
-    return best.lower() or None  # even one character beats no trigger (the rule would run on every event)
+    if len(best) >= 3 or (best and set(best) <= _RARE_CHARS):
+        return best.lower()
+    return None  # a short run (``\``, ``-``, ``32``) occurs in most values: no trigger costs less
+
+
+# Characters rare enough in log values that even one of them makes a useful trigger (PowerShell's backtick …).
+_RARE_CHARS = frozenset("`^{}$|~<>")
 
 
 _REPEATS = (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT, getattr(sre_constants, "POSSESSIVE_REPEAT", None))
@@ -220,9 +226,14 @@ def _trigger_score(trigger: Trigger) -> int:
     score = min(len(lit), 16) + (8 if kind == "eq" else 0)
     if name in _COMMON_FIELDS:
         score -= 12
-    if lit in _COMMON_TEXT or lit.rpartition("\\")[2] in _COMMON_PROGRAMS:
+    if _is_common(lit):
         score -= 12
     return score
+
+
+def _is_common(lit: str) -> bool:
+    """A literal found in most values: a piece of a common path or text, or a common program's name."""
+    return lit.rpartition("\\")[2] in _COMMON_PROGRAMS or any(lit in text for text in _COMMON_TEXT)
 
 
 def _score(found: frozenset[Trigger]) -> tuple[int, int]:
