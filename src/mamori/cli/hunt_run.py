@@ -7,7 +7,6 @@ so they see across files whatever the number of jobs.
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import sys
 import time
@@ -110,9 +109,6 @@ def hunt_file(engine: Engine, path: Path, parser: str | None, batch: Batch | Non
 
 def hunt_files(engine: Engine, paths: Iterable[Path], parser: str | None) -> Iterator[FileResult]:
     """:func:`hunt_file` over many files in this process, their records evaluated in shared batches."""
-    # The loaded rule set is ~100,000 long-lived objects: frozen, the cyclic collector stops re-walking them
-    # every time a batch of events is allocated (a few percent of a hunt's time).
-    gc.freeze()
     batch = Batch(engine)
     waiting: list[FileResult] = []
     for path in paths:
