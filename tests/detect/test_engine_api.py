@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mamori.core.severity import Severity
+from mamori.detect.engine import entities as detection_entities
 from tests.detect.helpers import engine_for, rule_text, web
 
 
@@ -53,3 +54,25 @@ def test_stats(tmp_path: Path) -> None:
     stats = engine.stats()
     assert stats["rules_loaded"] == 1 and stats["refused"] == 0
     assert sum(stats["hits"].values()) == 1
+
+
+def test_network_addresses_become_entities(tmp_path: Path) -> None:
+    """Suricata (src_ip/dst_ip) and Sysmon network events (SourceIp/DestinationIp) name both ends, so that
+    alerts dedup per conversation rather than per sensor."""
+    engine = engine_for(
+        tmp_path,
+        rule_text("sel:\n  alert.signature|contains: 'ET SCAN'\ncondition: sel", logsource="product: suricata"),
+    )
+    event = {
+        "source": "suricata",
+        "host": "sensor-1",
+        "src_ip": "203.0.113.9",
+        "dst_ip": "10.0.0.5",
+        "alert": {"signature": "ET SCAN Nmap"},
+    }
+    [detection] = engine.match([event])
+    assert detection.entities == {"host": "sensor-1", "src_ip": "203.0.113.9", "dst_ip": "10.0.0.5"}
+    assert detection_entities({"SourceIp": "10.0.0.7", "DestinationIp": "198.51.100.2", "IpAddress": "-"}) == {
+        "src_ip": "10.0.0.7",
+        "dst_ip": "198.51.100.2",
+    }

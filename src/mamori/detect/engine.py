@@ -31,15 +31,18 @@ from mamori.detect.views import flatten, views
 CONTENT_RULES = routing.CONTENT / "rules"
 _COLUMNS_FROM = 8  # fewer events of one route are viewed one by one (the column set-up would cost more)
 
-_ENTITY_FIELDS = {
-    "host": HOST,
-    "user": "User",
-    "target_user": "TargetUserName",
-    "src_ip": "IpAddress",
-    "client_ip": "c-ip",
-    "image": "Image",
-    "url": "c-uri",
+# entity → the event fields that name it, first present wins (Windows logon, Suricata EVE, Sysmon network …)
+_ENTITY_FIELDS: dict[str, tuple[str, ...]] = {
+    "host": (HOST,),
+    "user": ("User",),
+    "target_user": ("TargetUserName",),
+    "src_ip": ("IpAddress", "src_ip", "SourceIp"),
+    "dst_ip": ("dst_ip", "DestinationIp"),
+    "client_ip": ("c-ip",),
+    "image": ("Image",),
+    "url": ("c-uri",),
 }
+_NO_VALUE = (None, "", "-")
 
 
 class Engine:
@@ -201,7 +204,12 @@ def event_time(event: Event) -> datetime:
 
 
 def entities(event: Event) -> dict[str, str]:
-    return {name: str(event[f]) for name, f in _ENTITY_FIELDS.items() if event.get(f) not in (None, "", "-")}
+    found: dict[str, str] = {}
+    for name, fields in _ENTITY_FIELDS.items():
+        value = next((event[f] for f in fields if event.get(f) not in _NO_VALUE), None)
+        if value is not None:
+            found[name] = str(value)
+    return found
 
 
 def detection(plan: Plan, event: Event, *, org: str) -> Detection:
