@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import socket
 import threading
@@ -191,3 +192,20 @@ def test_the_ssrf_guard_refuses_private_targets_unless_allowed(
         assert row is not None and "UnsafeTarget" in row.last_error and row.sent_at is None
     assert received == []
     asyncio.run(asyncio.sleep(0))  # nothing async left behind
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["127.0.0.1", "::ffff:127.0.0.1", "64:ff9b::7f00:1", "2002:7f00:1::", "169.254.169.254", "100.64.0.1", "::"],
+)
+def test_webhook_targets_are_judged_by_the_platform_rule(address: str) -> None:
+    """The webhook guard shares the website watch's address rule: IPv6 forms hiding a loopback are refused too."""
+    with pytest.raises(UnsafeTarget):
+        ssrf.check_address(ipaddress.ip_address(address), allow=())
+
+
+def test_an_allowed_network_admits_an_internal_webhook() -> None:
+    ssrf.check_address(ipaddress.ip_address("10.1.2.3"), allow=("10.1.0.0/16",))
+    with pytest.raises(UnsafeTarget):
+        ssrf.check_address(ipaddress.ip_address("198.51.100.7"), allow=())  # not global, refused
+    ssrf.check_address(ipaddress.ip_address("8.8.8.8"), allow=())

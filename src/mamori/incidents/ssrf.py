@@ -1,5 +1,6 @@
-"""An SSRF guard for outgoing webhooks: refuse targets that resolve to private, loopback, link-local,
-multicast or reserved addresses unless their network is explicitly allowed.
+"""An SSRF guard for outgoing webhooks: every address the target resolves to must pass the platform's rule
+(:func:`mamori.core.addresses.refusal`: public addresses only, embedded IPv4 forms judged by the address inside)
+unless its network is explicitly allowed by the administrator.
 
 The address is resolved once, checked, and the request is sent to that very address (with the original Host
 header and TLS server name), so a DNS answer that changes between check and use (rebinding) cannot slip past.
@@ -16,23 +17,15 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from mamori.core.addresses import IPAddress, refusal
 from mamori.incidents.errors import UnsafeTarget
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-def _is_public(ip: IPAddress) -> bool:
-    return not (
-        ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved or ip.is_unspecified
-    )
 
 
 def check_address(ip: IPAddress, allow: Sequence[str]) -> None:
-    if _is_public(ip):
+    why = refusal(ip)
+    if why is None or any(ip in ipaddress.ip_network(net, strict=False) for net in allow):
         return
-    if any(ip in ipaddress.ip_network(net, strict=False) for net in allow):
-        return
-    raise UnsafeTarget(f"webhook target {ip} is not a public address", where="webhook_url")
+    raise UnsafeTarget(f"webhook target is a {why}", where="webhook_url")
 
 
 def resolve(url: str, allow: Sequence[str]) -> tuple[str, IPAddress, int]:

@@ -6,11 +6,9 @@ network: cloud metadata at 169.254.169.254, admin consoles on 10.x, the platform
 
 Rules:
 - only ``http``/``https`` URLs with a host, no credentials in the URL, optionally only some ports;
-- every address a name resolves to must be public: any loopback, private, link-local, multicast, reserved,
-  unspecified, shared (100.64/10) or documentation address refuses the whole name (intranet sites may use
-  private and loopback addresses, never link-local or multicast ones), and IPv6 forms that embed
-  an IPv4 address (IPv4-mapped ``::ffff:a.b.c.d``, 6to4 ``2002::/16``, NAT64 ``64:ff9b::/96``, Teredo) are
-  judged by the IPv4 address inside;
+- every address a name resolves to must pass :func:`mamori.core.addresses.refusal` (public only; intranet
+  sites may use private and loopback addresses, never link-local or multicast ones), or the whole name is
+  refused;
 - the check runs at *connect time* for every connection, redirects included, and the connection goes to the
   vetted address itself (see :mod:`mamori.websites.transport`): there is no second lookup an attacker's DNS
   server could answer differently (DNS rebinding).
@@ -30,10 +28,10 @@ import dns.asyncresolver
 import dns.exception
 import dns.resolver
 
+from mamori.core.addresses import IPAddress, refusal
 from mamori.websites.errors import UnsafeTarget
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+__all__ = ["DNSResolver", "IPAddress", "SSRFGuard", "StaticResolver", "SystemResolver", "refusal"]
 
 
 class Resolver(Protocol):
@@ -98,45 +96,6 @@ def dns_resolver(
     resolver.lifetime = timeout
     resolver.timeout = timeout
     return resolver
-
-
-def refusal(ip: IPAddress, *, allow_private: bool = False) -> str | None:
-    """Why ``ip`` must not be fetched from, or None when it may be.
-
-    ``allow_private`` (intranet sites) admits private, loopback, shared and reserved addresses, never
-    link-local (cloud metadata services live at 169.254.169.254), multicast or unspecified ones.
-    """
-    embedded = _embedded_ipv4(ip)
-    if embedded is not None:
-        why = refusal(embedded, allow_private=allow_private)
-        return f"{why} (embedded in {ip})" if why else None
-    for test, why in (
-        (ip.is_link_local, "link-local"),
-        (ip.is_multicast, "multicast"),
-        (ip.is_unspecified, "unspecified"),
-    ):
-        if test:
-            return f"{why} address {ip}"
-    if allow_private:
-        return None
-    for test, why in ((ip.is_loopback, "loopback"), (ip.is_private, "private"), (ip.is_reserved, "reserved")):
-        if test:
-            return f"{why} address {ip}"
-    return None if ip.is_global else f"non-public address {ip}"
-
-
-def _embedded_ipv4(ip: IPAddress) -> ipaddress.IPv4Address | None:
-    if not isinstance(ip, ipaddress.IPv6Address):
-        return None
-    if ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped
-    if ip.sixtofour is not None:
-        return ip.sixtofour
-    if ip.teredo is not None:
-        return ip.teredo[1]
-    if ip in _NAT64:
-        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    return None
 
 
 @dataclass(frozen=True, slots=True)
