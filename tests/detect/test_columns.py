@@ -102,3 +102,31 @@ def test_hyperscan_and_aho_corasick_agree(parts: list[str], literals: list[str])
     plain = LiteralSet(table, use_hyperscan=False).fired(joined, parts)
     expected = {i: {n for n, lit in enumerate(literals) if lit in p} for i, p in enumerate(parts)}
     assert fast == plain == {i: ids for i, ids in expected.items() if ids}
+
+
+@pytest.mark.skipif(hyperscan is None, reason="the hyperscan wheel is not installed here")
+def test_one_literal_set_scans_from_many_threads_at_once() -> None:
+    """The live pipeline detects batches in worker threads: each needs its own Hyperscan scratch space."""
+    import threading
+
+    literals = LiteralSet({f"needle{i}": (i,) for i in range(200)})
+    parts = [f"x needle{i % 200} y" for i in range(5_000)]
+    joined = "\x00".join(parts)
+    expected = LiteralSet({f"needle{i}": (i,) for i in range(200)}, use_hyperscan=False).fired(joined, parts)
+    results: list[Any] = []
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(20):
+                results.append(literals.fired(joined, parts))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(results) == 80 and all(r == expected for r in results)

@@ -8,6 +8,7 @@ touches: rules never contain NUL in practice, and a prefilter may over-approxima
 
 from __future__ import annotations
 
+import threading
 from bisect import bisect_right
 from collections.abc import Mapping
 from itertools import accumulate
@@ -33,24 +34,37 @@ class LiteralSet:
         self._database: Any = None
         self._automaton: Any = None
         self.hyperscan = use_hyperscan and hyperscan is not None and bool(self.literals)
+        # Hyperscan's scratch space may serve one scan at a time: the live pipeline detects batches in several
+        # threads, so each thread gets its own (made for this database), and compiling happens once.
+        self._compile = threading.Lock()
+        self._local = threading.local()
 
     def fired(self, joined: str, parts: list[str]) -> Fired:
         """Which rules fire in which part of ``joined`` (= NUL.join(parts))."""
         return self._fired_hyperscan(joined) if self.hyperscan else self._fired_automaton(joined, parts)
 
+    def _database_and_scratch(self) -> tuple[Any, Any]:
+        if self._database is None:
+            with self._compile:  # compiled on first use: most routes of a big rule set never see an event
+                if self._database is None:
+                    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+                    database.compile(
+                        expressions=[lit.encode("utf-8", "surrogatepass") for lit in self.literals],
+                        ids=list(range(len(self.literals))),
+                        elements=len(self.literals),
+                        literal=True,
+                    )
+                    self._database = database
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = hyperscan.Scratch(self._database)
+        return self._database, scratch
+
     def _fired_hyperscan(self, joined: str) -> Fired:
-        if self._database is None:  # compiled on first use: most routes of a big rule set never see an event
-            database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-            database.compile(
-                expressions=[lit.encode("utf-8", "surrogatepass") for lit in self.literals],
-                ids=list(range(len(self.literals))),
-                elements=len(self.literals),
-                literal=True,
-            )
-            self._database = database
+        database, scratch = self._database_and_scratch()
         data = joined.encode("utf-8", "surrogatepass")
         hits: list[tuple[int, int]] = []
-        self._database.scan(data, match_event_handler=_collector(hits))
+        database.scan(data, match_event_handler=_collector(hits), scratch=scratch)
         if not hits:
             return {}
         ends = _ends(list(map(len, data.split(b"\x00"))))
