@@ -62,6 +62,7 @@ _FEW_KEYWORDS = Bucket.build(_RULES)
 _MANY_KEYWORDS = Bucket.build(
     [*_RULES, *((5 + i, frozenset({(None, "sub", w)}), frozenset({KEYWORDS})) for i, w in enumerate("pqrstu"))]
 )
+_READS_ALL = Bucket.build([*_RULES, (20, frozenset({(None, "sub", "ab")}), None)])  # a regex keyword: every field
 _TEXT = st.text(alphabet=st.sampled_from(list("abxzé1İ\x00 ßK")), max_size=6)
 _VALUE = st.one_of(
     st.none(),
@@ -76,9 +77,9 @@ _EVENT = st.dictionaries(st.sampled_from(["f", "g", "h", "other", "raw", "host"]
 
 
 @settings(max_examples=300, deadline=None)
-@given(events=st.lists(_EVENT, min_size=1, max_size=12), many=st.booleans())
-def test_columns_equal_event_by_event_on_arbitrary_values(events: list[dict[str, Any]], many: bool) -> None:
-    bucket = _MANY_KEYWORDS if many else _FEW_KEYWORDS
+@given(events=st.lists(_EVENT, min_size=1, max_size=12), kind=st.sampled_from(["few", "many", "all"]))
+def test_columns_equal_event_by_event_on_arbitrary_values(events: list[dict[str, Any]], kind: str) -> None:
+    bucket = {"few": _FEW_KEYWORDS, "many": _MANY_KEYWORDS, "all": _READS_ALL}[kind]
     lows, found = columns.scan(bucket, events)
     one_lows, one_found = _one_by_one(bucket, events)
     for by_column, one, event in zip(found, one_found, events, strict=True):
