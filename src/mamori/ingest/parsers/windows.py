@@ -57,16 +57,8 @@ def _scalar(value: Any) -> Any:
     return value
 
 
-_PLAIN = frozenset({str, int})
-
-
 def _put_fields(out: Event, data: Any) -> None:
     """Copy EventData/UserData fields into ``out`` by name (recursing through UserData wrappers)."""
-    if data.__class__ is dict and set(map(type, data.values())) <= _PLAIN:
-        names = "".join(data)
-        if " " not in names and "#" not in names:  # the usual EventData: copied as it is, in C
-            out.update(data)
-            return
     if not isinstance(data, dict):
         if data is not None:
             out.setdefault("Data", _scalar(data))
