@@ -10,7 +10,7 @@ from mamori.accounts.models import User
 from mamori.alerts import service as alerts
 from mamori.alerts import stats
 from mamori.alerts.enums import Resolution
-from mamori.alerts.models import Alert, AlertEvent, DailyCount
+from mamori.alerts.models import Alert, AlertDetection, AlertEvent, DailyCount
 from mamori.alerts.schemas import AlertFilter, TriageAction
 from mamori.audit.models import AuditEntry
 from mamori.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -64,7 +64,9 @@ def test_repeats_fold_into_one_alert_and_redelivery_is_ignored(db: Database) -> 
         assert alert.first_seen == T0 + timedelta(minutes=1) and alert.last_seen == T0 + timedelta(minutes=3)
         assert s.scalar(select(func.count()).select_from(AlertEvent)) == 3
         assert s.scalar(select(func.sum(DailyCount.count))) == 3
-        assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 3
+        # one change message per alert and batch (three detections of one new alert: "created" once)
+        (message,) = s.scalars(select(OutboxMessage)).all()
+        assert message.payload == {"alert_id": alert.id, "org": "mof", "change": "created"}
 
 
 def test_other_entities_or_orgs_make_other_alerts_and_exercises_stay_out_of_statistics(db: Database) -> None:
@@ -161,3 +163,15 @@ def test_dashboard_counts_per_day_and_year_on_year(db: Database) -> None:
         assert board.per_org["mofa"][-3] == 5 and len(board.days) == 30
         mine = stats.dashboard(s, principal=who(db, "org_officer-mofa"), now=now)
         assert set(mine.per_org) == {"mofa"} and mine.today == 0
+
+
+def test_a_later_batch_announces_a_repeat_once_per_alert(db: Database) -> None:
+    seed_tenants(db)
+    with db.session() as s:
+        alerts.fold(s, [det(1)])
+    with db.session() as s:
+        alerts.fold(s, [det(2), det(3)])
+    with db.session() as s:
+        changes = [m.payload["change"] for m in s.scalars(select(OutboxMessage).order_by(OutboxMessage.id))]
+        assert changes == ["created", "repeat"]
+        assert s.scalar(select(func.count()).select_from(AlertDetection)) == 3

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, Text, cast, func, or_, select
+from sqlalchemy import Select, Text, cast, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from mamori.accounts.models import User
@@ -23,7 +23,7 @@ from mamori.bus import subjects
 from mamori.core.errors import Conflict, NotFound, ValidationFailed
 from mamori.core.messages import RAW, Detection, Event
 from mamori.core.severity import Severity
-from mamori.storage.outbox import enqueue
+from mamori.storage.outbox import enqueue, enqueue_many
 
 MAX_EVENT_RAW = 4096
 _ATTACK_ID = re.compile(r"^[tgs]\d{4}")  # raw text kept per stored triggering event
@@ -130,16 +130,41 @@ def fold(session: Session, detections: Iterable[Detection], *, keep_events: int 
         _load_open_alerts(session, sorted(set(keys)), state)
         folded = [_fold_one(session, d, key, state) for d, key in zip(fresh, keys, strict=True)]
         session.flush()  # one batched INSERT … RETURNING gives every new alert its id
+        rows = _Rows()
         for d, one in zip(fresh, folded, strict=True):
-            _keep(session, d, one.alert, keep_events, state)
+            rows.keep(d, one, keep_events, state)
             if d.exercise_id is None:
                 _count(session, d, state)
-            enqueue(
-                session,
-                subject=subjects.ALERTS_CHANGED,
-                payload={"alert_id": one.alert.id, "org": d.org, "change": "created" if one.created else "repeat"},
-            )
+        rows.insert(session)
     return folded
+
+
+@dataclass
+class _Rows:
+    """The rows a fold adds that nothing reads back: inserted in bulk (thousands per batch; ORM objects for
+    each cost more than the rest of the fold)."""
+
+    detections: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    changes: dict[int, dict[str, Any]] = field(default_factory=dict)  # one message per alert and batch
+
+    def keep(self, d: Detection, folded: Folded, keep_events: int, state: _FoldState) -> None:
+        """The detection's key, its first triggering events (up to ``keep_events`` per alert), the change."""
+        alert = folded.alert
+        self.detections.append({"key": d.key, "alert_id": alert.id, "at": d.timestamp})
+        stored = state.stored_events[alert]
+        for event in d.events[: max(0, keep_events - stored)]:
+            self.events.append({"alert_id": alert.id, "event": _trim(event)})
+            state.stored_events[alert] += 1
+        change = "created" if folded.created else self.changes.get(alert.id, {}).get("change", "repeat")
+        self.changes[alert.id] = {"alert_id": alert.id, "org": d.org, "change": change}
+
+    def insert(self, session: Session) -> None:
+        if self.detections:
+            session.execute(insert(AlertDetection), self.detections)
+        if self.events:
+            session.execute(insert(AlertEvent), self.events)
+        enqueue_many(session, subject=subjects.ALERTS_CHANGED, payloads=list(self.changes.values()))
 
 
 def _fold_one(session: Session, d: Detection, key: str, state: _FoldState) -> Folded:
@@ -171,15 +196,6 @@ def _fold_one(session: Session, d: Detection, key: str, state: _FoldState) -> Fo
     if Severity.parse(alert.severity).rank < d.severity.rank:
         alert.severity = d.severity.value
     return Folded(alert, created)
-
-
-def _keep(session: Session, d: Detection, alert: Alert, keep_events: int, state: _FoldState) -> None:
-    """Record the detection's key and keep its first triggering events (up to ``keep_events`` per alert)."""
-    session.add(AlertDetection(key=d.key, alert_id=alert.id, at=d.timestamp))
-    stored = state.stored_events[alert]
-    for event in d.events[: max(0, keep_events - stored)]:
-        session.add(AlertEvent(alert_id=alert.id, event=_trim(event)))
-        state.stored_events[alert] += 1
 
 
 def _trim(event: Event) -> Event:

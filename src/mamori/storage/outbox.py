@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, String
+from sqlalchemy import Index, String, insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from mamori.storage.db import Base, UTCDateTime, utcnow
@@ -30,3 +30,12 @@ def enqueue(session: Session, *, subject: str, payload: dict[str, Any]) -> Outbo
     message = OutboxMessage(subject=subject, payload=payload)
     session.add(message)
     return message
+
+
+def enqueue_many(session: Session, *, subject: str, payloads: list[dict[str, Any]]) -> None:
+    """Many messages of one subject in one bulk INSERT (in the session's transaction, like :func:`enqueue`)."""
+    if payloads:
+        now = utcnow()
+        session.execute(
+            insert(OutboxMessage), [{"subject": subject, "payload": p, "created_at": now} for p in payloads]
+        )
