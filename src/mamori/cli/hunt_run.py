@@ -68,9 +68,10 @@ class Batch:
             return
         for event, owner, plans in zip(self.events, self.owners, self.engine.evaluate_many(self.events), strict=True):
             if plans:
-                # hits are kept until the timeline is sorted: without `raw` (never printed) memory stays small
-                kept = {k: v for k, v in event.items() if k != "raw"}
-                owner.hits.extend((plan.rule_id, kept) for plan in plans)
+                # hits are kept until the timeline is sorted: without `raw` (never printed) memory stays small;
+                # the event is ours (read from the file for this batch), so it loses `raw` in place
+                event.pop("raw", None)
+                owner.hits.extend((plan.rule_id, event) for plan in plans)
         self.events.clear()
         self.owners.clear()
 
