@@ -5,8 +5,10 @@
     engine.reload()                            # re-read the packs, swap atomically
 
 Per event: route to one bucket (Channel+EventID or ``source``), ask its literal prefilter for candidate rules,
-evaluate only those predicates exactly. A rule that raises is counted in ``errors`` and skipped for that
-event; the batch goes on.
+evaluate only those predicates exactly. In a batch, the events of one bucket are viewed and prefiltered
+together, field by field (:mod:`mamori.detect.columns`); the answer is the same as event by event. A rule that
+raises is counted in ``errors`` and skipped for that event; an event that cannot be read is counted in
+``bad_events``; the batch goes on.
 """
 
 from __future__ import annotations
