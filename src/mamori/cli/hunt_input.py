@@ -62,8 +62,11 @@ def discover(paths: Iterable[Path]) -> Iterator[Path | Skipped]:
             yield Skipped(str(path), "no such file or folder")
 
 
+BINARY = "binary"
+
+
 def sniff(path: Path) -> str:
-    """The parser name for one file, from its first bytes."""
+    """The parser name for one file, from its first bytes (``BINARY``: no log format mamori reads)."""
     with path.open("rb") as fh:
         head = fh.read(SNIFF_BYTES)
     if head.startswith(EVTX_MAGIC):
@@ -72,8 +75,20 @@ def sniff(path: Path) -> str:
     if text[:1] in (b"{", b"["):
         return "windows-json" if _WINDOWS_JSON.search(text) else "json"
     if _ACCESS_LOG.search(head):
-        return "webaccess"
+        return "webaccess"  # before the binary test: a logged request may carry NUL bytes of its own
+    if _looks_binary(head):
+        return BINARY  # pcap, ETL, images …: read as text they would only fill the report with "bad records"
     return "syslog"
+
+
+def _looks_binary(head: bytes) -> bool:
+    """Mostly non-text bytes (NUL and other controls), as in captures and traces; a few NULs are not enough."""
+    sample = head[:4096]
+    controls = sum(sample.count(bytes([b])) for b in _CONTROL_BYTES)
+    return bool(sample) and controls * 8 > len(sample)  # more than 1 byte in 8
+
+
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))  # tab, LF and CR are text
 
 
 def read(
@@ -87,6 +102,8 @@ def read(
     origin = str(path)
     if name == "evtx":
         return EvtxParser(keep=keep).parse_routed(str(path), origin=origin)  # streams: EVTX files can be gigabytes
+    if name == BINARY:
+        return Skipped(origin, "a binary file that is not EVTX (use --parser NAME to read it anyway)")
     if name in registry.PARSERS:
         return registry.get(name).parse(path.read_bytes(), origin=origin)
     return Skipped(origin, f"needs the {name!r} parser, which is not registered in mamori.ingest.parsers.registry")
