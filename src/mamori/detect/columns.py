@@ -16,11 +16,10 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Hashable, Iterable
-from itertools import accumulate, repeat
-from operator import add
+from itertools import repeat
 from typing import Any
 
-from mamori.detect.literals import Fired
+from mamori.detect.literals import Fired, part_ends
 from mamori.detect.matchers import KEYWORD_SKIP, KEYWORDS
 from mamori.detect.prefilter import Bucket
 from mamori.detect.views import RAW_FIELDS, low_value
@@ -49,8 +48,8 @@ class _Distinct:
 
     def owner(self, end: int) -> int:
         """The distinct value a match ending at ``end`` (an index into ``joined``) lies in."""
-        if self._ends is None:  # where the NUL after each part is
-            self._ends = list(map(add, accumulate(map(len, self.parts)), range(len(self.parts))))
+        if self._ends is None:
+            self._ends = part_ends(list(map(len, self.parts)))
         return bisect_right(self._ends, end)
 
 

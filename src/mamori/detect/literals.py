@@ -26,13 +26,20 @@ Fired = dict[int, set[int]]  # part index → rule indices
 
 
 class LiteralSet:
-    """Literals (lower-cased) of one field of one route, each naming the rules it triggers."""
+    """Literals (lower-cased) of one field of one route, each naming the rules it triggers.
+
+    ``automaton`` (literal → rule indices) serves one value at a time (``Bucket.candidates``) and whole columns
+    when Hyperscan is missing; the Hyperscan database serves whole columns.
+    """
 
     def __init__(self, table: Mapping[str, tuple[int, ...]], *, use_hyperscan: bool = True) -> None:
         self.literals = list(table)
         self.ids = [table[lit] for lit in self.literals]
+        self.automaton = ahocorasick.Automaton()
+        for lit, ids in zip(self.literals, self.ids, strict=True):
+            self.automaton.add_word(lit, ids)
+        self.automaton.make_automaton()
         self._database: Any = None
-        self._automaton: Any = None
         self.hyperscan = use_hyperscan and hyperscan is not None and bool(self.literals)
         # Hyperscan's scratch space may serve one scan at a time: the live pipeline detects batches in several
         # threads, so each thread gets its own (made for this database), and compiling happens once.
@@ -67,29 +74,23 @@ class LiteralSet:
         database.scan(data, match_event_handler=_collector(hits), scratch=scratch)
         if not hits:
             return {}
-        ends = _ends(list(map(len, data.split(b"\x00"))))
+        ends = part_ends(list(map(len, data.split(b"\x00"))))
         fired: Fired = {}
         for literal, end in hits:  # `end` is exclusive: the match's last byte is end - 1
             fired.setdefault(bisect_right(ends, end - 1), set()).update(self.ids[literal])
         return fired
 
     def _fired_automaton(self, joined: str, parts: list[str]) -> Fired:
-        if self._automaton is None:
-            automaton = ahocorasick.Automaton()
-            for index, lit in enumerate(self.literals):
-                automaton.add_word(lit, index)
-            automaton.make_automaton()
-            self._automaton = automaton
         ends: list[int] | None = None
         fired: Fired = {}
-        for end, literal in self._automaton.iter(joined):  # `end` is inclusive
+        for end, ids in self.automaton.iter(joined):  # `end` is inclusive
             if ends is None:
-                ends = _ends(list(map(len, parts)))
-            fired.setdefault(bisect_right(ends, end), set()).update(self.ids[literal])
+                ends = part_ends(list(map(len, parts)))
+            fired.setdefault(bisect_right(ends, end), set()).update(ids)
         return fired
 
 
-def _ends(lengths: list[int]) -> list[int]:
+def part_ends(lengths: list[int]) -> list[int]:
     """Where the NUL after each part is, given the parts' lengths."""
     return list(map(add, accumulate(lengths), range(len(lengths))))
 

@@ -16,7 +16,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import ahocorasick
 from sigma.conditions import (
     ConditionAND,
     ConditionFieldEqualsValueExpression,
@@ -258,7 +257,7 @@ class Bucket:
     """The rules of one route with their shared prefilter structures."""
 
     always: list[int] = field(default_factory=list)
-    sub: dict[str, Any] = field(default_factory=dict)  # field → automaton(literal → tuple of rule indices)
+    sub: dict[str, Any] = field(default_factory=dict)  # field → its literal set's automaton (literal → rule indices)
     eq: dict[str, dict[str, tuple[int, ...]]] = field(default_factory=dict)
     anywhere: Any = None  # automaton for keyword triggers, searched in the joined keyword text
     few_anywhere: tuple[tuple[str, tuple[int, ...]], ...] = ()  # the same when there are few: plain ``in`` tests
@@ -291,12 +290,12 @@ class Bucket:
                 table.setdefault(lit, []).append(index)
         bucket.members = tuple(members)
         bucket.eq = {f: {lit: tuple(ix) for lit, ix in t.items()} for f, t in eq.items() if f}
-        bucket.sub = {f: _automaton(t) for f, t in sub.items() if f}
         bucket.literal_sets = {f: LiteralSet({lit: tuple(ix) for lit, ix in t.items()}) for f, t in sub.items()}
+        bucket.sub = {f: literals.automaton for f, literals in bucket.literal_sets.items() if f}
         names = bucket.sub.keys() | bucket.eq.keys()
         bucket.by_field = {f: (bucket.sub.get(f), bucket.eq.get(f)) for f in names}
         if "" in sub:
-            bucket.anywhere = _automaton(sub[""])
+            bucket.anywhere = bucket.literal_sets[""].automaton
             if len(sub[""]) <= _FEW:
                 bucket.few_anywhere = tuple((lit, tuple(ix)) for lit, ix in sub[""].items())
         return bucket
@@ -330,11 +329,3 @@ class Bucket:
             return
         for _, ids in self.anywhere.iter(text):
             found.update(ids)
-
-
-def _automaton(table: dict[str, list[int]]) -> Any:
-    automaton = ahocorasick.Automaton()
-    for lit, ids in table.items():
-        automaton.add_word(lit, tuple(ids))
-    automaton.make_automaton()
-    return automaton
