@@ -25,10 +25,10 @@ from mamori.detect import build, columns, routing
 from mamori.detect.compiler import Plan
 from mamori.detect.correlation import CorrelationEngine
 from mamori.detect.loader import Refusal
-from mamori.detect.matchers import KEYWORDS, keyword_text
+from mamori.detect.matchers import KEYWORDS
 from mamori.detect.prefilter import Bucket
 from mamori.detect.ruleset import RuleSet
-from mamori.detect.views import flatten, views
+from mamori.detect.views import flatten, keyword_text, views
 
 CONTENT_RULES = routing.CONTENT / "rules"
 _COLUMNS_FROM = 8  # fewer events of one route are viewed one by one (the column set-up would cost more)

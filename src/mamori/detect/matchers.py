@@ -31,7 +31,6 @@ ENVELOPE = frozenset({"@timestamp", "org", "sensor", "source", "host", "raw", "@
 # that matters: the views always overwrite it.
 KEYWORDS = "\x00keywords"
 KEYWORD_SKIP = ENVELOPE | {KEYWORDS}  # fields a keyword is never searched in
-_STR_INT = frozenset({str, int})
 
 _UNANCHORED = re2._re2.RE2.Anchor.UNANCHORED
 _NO_MATCH = (-1, -1)
@@ -176,34 +175,6 @@ def keyword_values(low: dict[str, Any]) -> list[str]:
         else:
             out.append(value)
     return out
-
-
-def keyword_text(event: dict[str, Any]) -> str:
-    """Every value a keyword is searched in (the same texts as :func:`keyword_values`), joined, lower-cased."""
-    values = list(map(event.__getitem__, event.keys() - KEYWORD_SKIP))  # order is irrelevant to a substring test
-    if set(map(type, values)) <= _STR_INT:  # parsed Windows and web events: all C-level calls
-        return "\x00".join(map(str, values)).lower()
-    parts: list[str] = []
-    for name, value in event.items():
-        if name in KEYWORD_SKIP:
-            continue
-        cls = value.__class__
-        if cls is str:
-            parts.append(value)
-        elif cls is int:
-            parts.append(str(value))
-        else:
-            parts.extend(_texts(value))
-    return "\x00".join(parts).lower()
-
-
-def _texts(value: Any) -> list[str]:
-    """The texts of a non-string value as the lower-cased view renders them (bools, numbers, lists)."""
-    if value is None or isinstance(value, dict):
-        return []
-    if isinstance(value, list | tuple):  # one level, as the view: nested lists and objects are not texts
-        return [text_of(v) for v in value if not isinstance(v, list | tuple | dict)]
-    return [text_of(value)]
 
 
 HELPERS: dict[str, Any] = {

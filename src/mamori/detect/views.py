@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from mamori.core.messages import RAW
-from mamori.detect.matchers import KEYWORDS, keyword_text
+from mamori.detect.matchers import KEYWORD_SKIP, KEYWORDS
 
 RAW_FIELDS = frozenset({RAW})  # the original record: never matched (it repeats every field's name and value)
+_STR_INT = frozenset({str, int})
 
 
 def views(event: dict[str, Any], reads: frozenset[str] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -47,6 +48,21 @@ def low_value(value: Any) -> Any:
     if cls is int:
         return str(value)
     return None if value is None else _low(value)
+
+
+def keyword_text(event: dict[str, Any]) -> str:
+    """Every value a keyword is searched in (the texts of :func:`mamori.detect.matchers.keyword_values`), joined
+    by NUL and lower-cased once (see :data:`mamori.detect.matchers.KEYWORDS`)."""
+    values = list(map(event.__getitem__, event.keys() - KEYWORD_SKIP))  # order is irrelevant to a substring test
+    if set(map(type, values)) <= _STR_INT:  # parsed Windows and web events: all C-level calls
+        return "\x00".join(map(str, values)).lower()
+    texts: list[str] = []
+    for value in map(low_value, values):
+        if value.__class__ is str:
+            texts.append(value)
+        elif value is not None:
+            texts.extend(value)  # a list value: its texts
+    return "\x00".join(texts)
 
 
 def is_nested(event: dict[str, Any]) -> bool:
