@@ -21,7 +21,7 @@ from typing import Any
 
 from mamori.detect.literals import Fired, part_ends
 from mamori.detect.matchers import KEYWORD_SKIP, KEYWORDS
-from mamori.detect.prefilter import Bucket
+from mamori.detect.prefilter import Bucket, value_candidates
 from mamori.detect.views import RAW_FIELDS, low_value
 
 _SEP = "\x00"
@@ -122,16 +122,12 @@ def _keywords(
 def _field_candidates(
     bucket: Bucket, name: str, raw: list[Any], column: Column, distinct: _Distinct | None, found: list[set[int]]
 ) -> None:
-    automaton, table = bucket.by_field[name]
+    entry = bucket.by_field[name]
     if distinct is None:  # lists, NULs or mixed types: event by event, as Bucket.candidates
-        for text, candidates in zip(column, found, strict=True):
-            for one in (text,) if text.__class__ is str else (text or ()):
-                if table is not None and (ids := table.get(one)):
-                    candidates.update(ids)
-                if automaton is not None:
-                    for _, ids in automaton.iter(one):
-                        candidates.update(ids)
+        for value, candidates in zip(column, found, strict=True):
+            value_candidates(entry, value, candidates)
         return
+    automaton, table = entry
     if table is not None and not table.keys().isdisjoint(distinct.parts):
         for index, ids in enumerate(map(table.get, column)):
             if ids:

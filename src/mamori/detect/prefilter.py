@@ -306,17 +306,8 @@ class Bucket:
         by_field = self.by_field
         for name, value in low.items():
             entry = by_field.get(name)
-            if entry is None:
-                continue
-            automaton, table = entry
-            for text in (value,) if value.__class__ is str else value:
-                if table is not None:
-                    ids = table.get(text)
-                    if ids:
-                        found.update(ids)
-                if automaton is not None:
-                    for _, ids in automaton.iter(text):
-                        found.update(ids)
+            if entry is not None:
+                value_candidates(entry, value, found)
         if self.anywhere is not None:
             self.keyword_candidates(low[KEYWORDS], found)  # the views add the text for such buckets
         return found
@@ -329,3 +320,16 @@ class Bucket:
             return
         for _, ids in self.anywhere.iter(text):
             found.update(ids)
+
+
+def value_candidates(entry: tuple[Any, dict[str, tuple[int, ...]] | None], value: Any, found: set[int]) -> None:
+    """The rules one field's lower-cased value (a text, a tuple of texts, or None) triggers, added to ``found``."""
+    automaton, table = entry
+    for text in (value,) if value.__class__ is str else (value or ()):
+        if table is not None:
+            ids = table.get(text)
+            if ids:
+                found.update(ids)
+        if automaton is not None:
+            for _, ids in automaton.iter(text):
+                found.update(ids)
