@@ -13,8 +13,14 @@ $(UV):
 	python3 -m venv .venv-tools
 	.venv-tools/bin/pip install -q 'uv==0.13.9'
 
+# The interpreter: the distribution's own CPython when it is 3.11 or newer, else the first python3 on PATH.
+# Why: Debian and Ubuntu build theirs with PGO and LTO; `make bench-hunt` runs ~15 % faster on it than on a
+# source build without --enable-optimizations (pyenv's default). `make PYTHON=/path/to/python3` overrides.
+PYTHON ?= $(shell /usr/bin/python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
+	&& echo /usr/bin/python3 || echo python3)
+
 .venv/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --python $(PYTHON)
 	@touch $@
 
 # The demo uses SigmaHQ's rules too when the shared test data sits beside the repository.
