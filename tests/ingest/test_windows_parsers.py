@@ -178,3 +178,63 @@ SHAPED = st.recursive(JSON, lambda inner: st.dictionaries(KEYS, inner, max_size=
 def test_json_parser_never_raises_on_windows_shaped_json(doc: object) -> None:
     for item in WindowsJsonParser().parse(orjson.dumps(doc), origin="fuzz"):
         assert isinstance(item, dict | ParseFailure)
+
+
+# The EVTX reader decodes the crate's records into a typed shape (msgspec) and falls back to orjson +
+# flatten_evtx_json for any other shape: both must give the same event, key order included.
+def _typed(data: str) -> object:
+    from mamori.ingest.parsers.windows import _decode_record, _flatten_record
+
+    try:
+        return _flatten_record(_decode_record(data), data)
+    except Exception:  # the reader falls back for anything the typed path refuses
+        return None
+
+
+def _generic(data: str) -> object:
+    from mamori.ingest.parsers.windows import flatten_evtx_json
+
+    try:
+        return flatten_evtx_json(orjson.loads(data), data)
+    except Exception:
+        return None
+
+
+def _same(data: str) -> None:
+    typed = _typed(data)
+    if typed is not None:  # where the typed path takes a record, it must give the generic path's event
+        generic = _generic(data)
+        assert typed == generic
+        assert isinstance(typed, dict) and isinstance(generic, dict) and list(typed) == list(generic)
+
+
+SYSTEM_VALUES = JSON | st.dictionaries(st.sampled_from(["#attributes", "#text", "Name", "Guid", "SystemTime"]), JSON)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(["Provider", "EventID", "TimeCreated", "Channel", "EventRecordID", "Computer", "Level"]),
+        SYSTEM_VALUES,
+    ),
+    SHAPED,
+    SHAPED,
+)
+def test_typed_record_reading_equals_generic_reading(system: dict[str, object], data: object, user: object) -> None:
+    record = {"Event": {"System": {**CRATE["Event"]["System"], **system}, "EventData": data, "UserData": user}}  # type: ignore[dict-item]
+    _same(orjson.dumps(record).decode())
+    _same(orjson.dumps(CRATE).decode())
+
+
+def test_typed_record_reading_equals_generic_reading_on_real_records() -> None:
+    import evtx
+
+    from tests.conftest import shared_data
+
+    folder = shared_data("evtx", "evtx-attack-samples")
+    typed = 0
+    for path in sorted(folder.rglob("*.evtx")):
+        for record in evtx.PyEvtxParser(str(path), 1, indent=False, skip_errors=True).records_json():
+            _same(record["data"])
+            typed += _typed(record["data"]) is not None
+    assert typed > 8000  # the typed path takes (nearly) every real record

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import io
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from itertools import islice
+from operator import attrgetter
 from typing import Any, ClassVar, cast
 
 import evtx
+import msgspec
 import orjson
 
 from mamori.core.messages import Event
@@ -85,9 +87,13 @@ def _timestamp(system: dict[str, Any]) -> str | None:
     if isinstance(created, dict):
         attrs = created.get("#attributes")
         if isinstance(attrs, dict):
-            stamp = attrs.get("SystemTime")
-            if isinstance(stamp, str):
-                return stamp if stamp.endswith("Z") else stamp + "Z"
+            return _stamp(attrs.get("SystemTime"))
+    return None
+
+
+def _stamp(system_time: Any) -> str | None:
+    if isinstance(system_time, str):
+        return system_time if system_time.endswith("Z") else system_time + "Z"
     return None
 
 
@@ -97,21 +103,90 @@ def flatten_evtx_json(doc: dict[str, Any], raw: bytes | str = b"") -> Event:
     if not isinstance(root, dict) or not isinstance(root.get("System"), dict):
         raise ValueError("not a Windows event: no Event.System")
     system: dict[str, Any] = root["System"]
+    provider = system.get("Provider")
+    attrs = (provider.get("#attributes") or {}) if isinstance(provider, dict) else {}
+    return _assemble(
+        tuple(map(system.get, _SYSTEM_SCALARS)),
+        (attrs.get("Name"), attrs.get("Guid")),
+        (root.get("EventData"), root.get("UserData")),
+        _timestamp(system),
+        raw,
+    )
+
+
+def _assemble(
+    scalars: Sequence[Any], provider: tuple[Any, Any], data: tuple[Any, Any], stamp: str | None, raw: bytes | str
+) -> Event:
+    """The flat event from what a record's System holds (in ``_SYSTEM_SCALARS`` order) and its EventData/UserData."""
     out: Event = {}
-    for name in _SYSTEM_SCALARS:
-        value = system.get(name)
+    for name, value in zip(_SYSTEM_SCALARS, scalars, strict=True):
         if value is not None:
             out[name] = value if value.__class__ is str or value.__class__ is int else _scalar(value)
-    provider = system.get("Provider")
-    if isinstance(provider, dict):
-        attrs = provider.get("#attributes") or {}
-        if attrs.get("Name") is not None:
-            out["Provider_Name"] = attrs["Name"]
-        if attrs.get("Guid") is not None:
-            out["Provider_Guid"] = attrs["Guid"]
-    _put_fields(out, root.get("EventData"))
-    _put_fields(out, root.get("UserData"))
-    return _envelope(out, _timestamp(system), raw)
+    name, guid = provider
+    if name is not None:
+        out["Provider_Name"] = name
+    if guid is not None:
+        out["Provider_Guid"] = guid
+    _put_fields(out, data[0])
+    _put_fields(out, data[1])
+    return _envelope(out, stamp, raw)
+
+
+# The evtx crate's JSON record, typed: msgspec decodes these fields straight into slots and skips the rest
+# (Correlation, Execution, Security …) without building them — faster than a dict of everything (orjson) and
+# most of the work of flattening done. A record of any other shape fails validation and takes the generic path
+# (orjson + flatten_evtx_json), which gives the same event for every record this shape accepts
+# (tests/ingest/test_windows_parsers.py compares the two).
+class _Attributes(msgspec.Struct):
+    Name: Any = None
+    Guid: Any = None
+    SystemTime: Any = None
+
+
+class _Node(msgspec.Struct):
+    attributes: _Attributes | None = msgspec.field(default=None, name="#attributes")
+
+
+class _System(msgspec.Struct):
+    Provider: _Node | None = None
+    EventID: Any = None
+    Version: Any = None
+    Level: Any = None
+    Task: Any = None
+    Opcode: Any = None
+    Keywords: Any = None
+    EventRecordID: Any = None
+    Channel: Any = None
+    Computer: Any = None
+    TimeCreated: _Node | None = None
+
+
+class _Event(msgspec.Struct):
+    System: _System
+    EventData: Any = None
+    UserData: Any = None
+
+
+class _Record(msgspec.Struct):
+    Event: _Event
+
+
+_decode_record = msgspec.json.Decoder(_Record).decode
+_system_scalars = attrgetter(*_SYSTEM_SCALARS)
+
+
+def _flatten_record(record: _Record, raw: str) -> Event:
+    """:func:`flatten_evtx_json` of a typed record."""
+    event, system = record.Event, record.Event.System
+    provider = system.Provider.attributes if system.Provider is not None else None
+    created = system.TimeCreated.attributes if system.TimeCreated is not None else None
+    return _assemble(
+        _system_scalars(system),
+        (provider.Name, provider.Guid) if provider is not None else (None, None),
+        (event.EventData, event.UserData),
+        _stamp(created.SystemTime) if created is not None else None,
+        raw,
+    )
 
 
 def _envelope(out: Event, stamp: str | None, raw: bytes | str) -> Event:
@@ -198,13 +273,28 @@ def _iso_z(value: Any) -> str | None:
     return stamp if stamp.endswith("Z") else stamp + "Z"
 
 
-def _kept(doc: Any, keep: KeepRecord) -> bool:
+def _kept(doc: Any, keep: KeepRecord, routes: Routes) -> bool:
     """Ask ``keep`` about the record's Channel and EventID, read as flattening would; odd shapes are kept."""
     root = doc.get("Event", doc) if doc.__class__ is dict else None
     system = root.get("System") if root.__class__ is dict else None
     if system.__class__ is not dict:
         return True  # flattening reports it
-    channel, event_id = system.get("Channel"), system.get("EventID")
+    return _kept_route(system.get("Channel"), system.get("EventID"), keep, routes)
+
+
+Routes = dict[tuple[str, int], bool]  # keep's answer per (Channel, EventID) met in one file
+_ROUTES_REMEMBERED = 1024  # a log holds tens of pairs; a hostile one cannot grow memory
+
+
+def _kept_route(channel: Any, event_id: Any, keep: KeepRecord, routes: Routes) -> bool:
+    if channel.__class__ is str and event_id.__class__ is int:  # exact types: True or 4624.0 never share a key
+        key = (channel, event_id)
+        found = routes.get(key)
+        if found is None:
+            found = keep(channel, event_id)
+            if len(routes) < _ROUTES_REMEMBERED:
+                routes[key] = found
+        return found
     return keep(
         channel if channel.__class__ is str else _scalar(channel),
         event_id if event_id.__class__ is int else _scalar(event_id),
@@ -344,6 +434,7 @@ class EvtxParser:
             yield ParseFailure.of(f"not a readable EVTX file: {exc}", f"{origin}:file", head)
             return
         keep = self.keep
+        routes: Routes = {}
         while True:
             batch, failures, done = self._pull(records, origin)
             yield from failures
@@ -351,10 +442,14 @@ class EvtxParser:
                 data = record.get("data", "")
                 item: Event | ParseFailure | Unrouted
                 try:
-                    doc = orjson.loads(data)
-                    item = UNROUTED if keep is not None and not _kept(doc, keep) else flatten_evtx_json(doc, data)
-                except (orjson.JSONDecodeError, ValueError, TypeError, AttributeError) as exc:
-                    item = _bad_record(record, origin, exc)
+                    typed = _decode_record(data)
+                    system = typed.Event.System
+                    if keep is not None and not _kept_route(system.Channel, system.EventID, keep, routes):
+                        item = UNROUTED
+                    else:
+                        item = _flatten_record(typed, data)
+                except (msgspec.ValidationError, msgspec.DecodeError, ValueError, TypeError, AttributeError):
+                    item = _read_generic(record, data, origin, keep, routes)  # another shape, or bad JSON
                 yield item
             if done:
                 return
@@ -379,6 +474,16 @@ class EvtxParser:
                 done = True
         failures.extend(ParseFailure.of(f"bad EVTX record: {w.message}", f"{origin}:record", b"") for w in caught)
         return batch, failures, done
+
+
+def _read_generic(
+    record: dict[str, Any], data: Any, origin: str, keep: KeepRecord | None, routes: Routes
+) -> Event | ParseFailure | Unrouted:
+    try:
+        doc = orjson.loads(data)
+        return UNROUTED if keep is not None and not _kept(doc, keep, routes) else flatten_evtx_json(doc, data)
+    except (orjson.JSONDecodeError, ValueError, TypeError, AttributeError) as exc:
+        return _bad_record(record, origin, exc)
 
 
 def _bad_record(record: dict[str, Any], origin: str, exc: Exception) -> ParseFailure:
