@@ -22,7 +22,7 @@ pytestmark = pytest.mark.xdist_group("sigmahq")
 
 def _one_by_one(bucket: Bucket, events: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[set[int]]]:
     lows = [views(e, bucket.reads)[1] for e in events]
-    return lows, [bucket.candidates(low) for low in lows]
+    return lows, [bucket.candidates(low, event) for low, event in zip(lows, events, strict=True)]
 
 
 def _same_views(by_column: dict[str, Any], one: dict[str, Any]) -> bool:

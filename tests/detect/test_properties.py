@@ -48,7 +48,7 @@ def run(node: Any, value: str) -> bool:
     flat, low = views({"f": value})
     verdict = predicate(low, flat)
     if verdict:  # the prefilter may only narrow: a match is always a candidate
-        assert 0 in bucket.candidates(low)
+        assert 0 in bucket.candidates(low, flat)
     return verdict
 
 

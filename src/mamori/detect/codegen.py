@@ -61,6 +61,11 @@ _RE_FLAGS = {
 _GROUP_MIN = 3  # from this many alternatives on one field, one set/tuple/automaton beats chained tests
 
 
+def regex_spec(value: SigmaRegularExpression) -> tuple[str, str]:
+    """(pattern, flag letters) of a ``|re`` value, as :func:`mamori.detect.matchers.compile_untrusted_regex` takes."""
+    return str(value.regexp), "".join(sorted(_RE_FLAGS[f] for f in value.flags))
+
+
 def string_parts(value: SigmaString) -> list[Part]:
     """The parts of a Sigma string with adjacent text merged; placeholders left unresolved are refused."""
     parts: list[Part] = []
@@ -193,8 +198,7 @@ class CodeGen:
     def original_test(self, value: Any, var: str) -> str:
         """Case-sensitive tests on the original text: ``|re`` and ``|cased``."""
         if isinstance(value, SigmaRegularExpression):
-            flags = "".join(sorted(_RE_FLAGS[f] for f in value.flags))
-            k = self.const(("re2", str(value.regexp), flags))
+            k = self.const(("re2", *regex_spec(value)))
             return f"{k}.search({var})"
         parts = string_parts(value)
         return self.string_test(parts, var, lower=False)

@@ -21,7 +21,8 @@ from typing import Any
 
 from mamori.detect.literals import Fired, part_ends
 from mamori.detect.matchers import KEYWORD_SKIP, KEYWORDS
-from mamori.detect.prefilter import Bucket, value_candidates
+from mamori.detect.prefilter import Bucket, regex_candidates, value_candidates
+from mamori.detect.regexes import RegexSet
 from mamori.detect.views import RAW_FIELDS, low_value
 
 _SEP = "\x00"
@@ -70,6 +71,9 @@ def scan(bucket: Bucket, events: list[dict[str, Any]]) -> tuple[list[dict[str, A
             _field_candidates(bucket, name, raw, column, unique, found)
     if bucket.anywhere is not None:
         _keywords(bucket, events, sorted(present - KEYWORD_SKIP), distinct, found)
+    for name, regex_set in bucket.regex_sets.items():
+        if name in distinct:  # a field no event holds fires no regex
+            _regex_candidates(regex_set, *distinct[name], found)
     if not names:
         return [{} for _ in events], found
     return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)], found
@@ -161,6 +165,21 @@ def _keyword_candidates(bucket: Bucket, raw: list[Any], distinct: _Distinct | No
             fired.setdefault(distinct.owner(start + len(lit) - 1), set()).update(ids)
             start = distinct.joined.find(lit, start + 1)
     _spread(_by_value(fired, distinct), raw, found)
+
+
+def _regex_candidates(regex_set: RegexSet, raw: list[Any], distinct: _Distinct | None, found: list[set[int]]) -> None:
+    """Regex triggers, asked once per distinct original value (Hyperscan: see :mod:`mamori.detect.regexes`)."""
+    if distinct is None:  # lists, NULs or mixed types: event by event, as Bucket.candidates
+        for value, candidates in zip(raw, found, strict=True):
+            regex_candidates(regex_set, value, candidates)
+        return
+    fired: dict[Hashable, set[int]] = {}
+    for value in distinct.values:
+        if value is not None:
+            ids = regex_set.fired(value if value.__class__ is str else str(value))
+            if ids:
+                fired[value] = ids  # type: ignore[assignment]
+    _spread(fired, raw, found)
 
 
 def _spread(fired: dict[Hashable, set[int]], raw: list[Any], found: list[set[int]]) -> None:

@@ -141,7 +141,7 @@ class Engine:
         for flat in flats:
             try:
                 _, low = views(flat, bucket.reads)
-                out.append((low, bucket.candidates(low)))
+                out.append((low, bucket.candidates(low, flat)))
             except Exception:  # an event no rule can read (odd value types): counted, the batch goes on
                 self.bad_events += 1
                 out.append(({}, set()))

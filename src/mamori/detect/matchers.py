@@ -147,6 +147,11 @@ def compare(value: Any, op: str, number: float) -> bool:
 def original(event: dict[str, Any], field: str) -> Any:
     """The original (not lower-cased) value as text, or a tuple of texts for a list; None when absent."""
     value = event.get(field)
+    return value if value.__class__ is str else original_value(value)
+
+
+def original_value(value: Any) -> Any:
+    """:func:`original` of one field value."""
     if value is None:
         return None
     if isinstance(value, str):

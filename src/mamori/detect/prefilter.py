@@ -33,10 +33,12 @@ from sigma.types import (
     SigmaString,
 )
 
-from mamori.detect.codegen import shape, string_parts
+from mamori.detect import regexes
+from mamori.detect.codegen import regex_spec, shape, string_parts
 from mamori.detect.errors import RuleCompileError
 from mamori.detect.literals import LiteralSet
-from mamori.detect.matchers import KEYWORDS
+from mamori.detect.matchers import KEYWORDS, compile_untrusted_regex, original_value
+from mamori.detect.regexes import RegexSet
 from mamori.detect.routing import ROUTE_FIELDS
 
 Trigger = tuple[str | None, str, str]  # (field or None = any field, "eq" | "sub", lower-cased literal)
@@ -74,7 +76,9 @@ def _value_triggers(name: str | None, value: Any) -> Triggers:
         return frozenset({(name, "eq", "true" if value.boolean else "false")})
     if isinstance(value, SigmaRegularExpression):
         lit = regex_literal(str(value.regexp), ignorecase=SigmaRegularExpressionFlag.IGNORECASE in value.flags)
-        return frozenset({(name, "sub", lit)}) if lit else None
+        if lit:
+            return frozenset({(name, "sub", lit)})
+        return _regex_trigger(name, value)
     if not isinstance(value, SigmaString):
         return None
     try:
@@ -88,6 +92,17 @@ def _value_triggers(name: str | None, value: Any) -> Triggers:
     if not texts:
         return None
     return frozenset({(name, "sub", max(texts, key=len).lower())})
+
+
+def _regex_trigger(name: str | None, value: SigmaRegularExpression) -> Triggers:
+    """A regex without a literal: the regex itself, searched by Hyperscan with the field's others (``re``)."""
+    if name is None:
+        return None
+    try:
+        pattern: str = compile_untrusted_regex(*regex_spec(value)).pattern  # the text RE2 runs, flags included
+    except RuleCompileError:
+        return None
+    return frozenset({(name, "re", pattern)}) if regexes.eligible(pattern) else None
 
 
 def regex_literal(pattern: str, *, ignorecase: bool = False) -> str | None:
@@ -222,6 +237,8 @@ _COMMON_PROGRAMS = frozenset(
 
 def _trigger_score(trigger: Trigger) -> int:
     name, kind, lit = trigger
+    if kind == "re":
+        return 2  # selective, yet a regex per value costs more than a literal: any good literal is preferred
     score = min(len(lit), 16) + (8 if kind == "eq" else 0)
     if name in _COMMON_FIELDS:
         score -= 12
@@ -265,6 +282,7 @@ class Bucket:
     by_field: dict[str, tuple[Any, dict[str, tuple[int, ...]] | None]] = field(default_factory=dict)
     members: tuple[int, ...] = ()  # every rule of the route, whatever its triggers
     literal_sets: dict[str, LiteralSet] = field(default_factory=dict)  # ``sub`` for whole columns ("" = keywords)
+    regex_sets: dict[str, RegexSet] = field(default_factory=dict)  # ``re`` triggers, asked with original values
 
     @property
     def empty(self) -> bool:
@@ -276,8 +294,7 @@ class Bucket:
     @classmethod
     def build(cls, rules: Iterable[tuple[int, Triggers, frozenset[str] | None]]) -> Bucket:
         bucket = cls()
-        sub: dict[str, dict[str, list[int]]] = {}
-        eq: dict[str, dict[str, list[int]]] = {}
+        tables: dict[str, dict[str, dict[str, list[int]]]] = {"eq": {}, "sub": {}, "re": {}}
         members: list[int] = []
         for index, found, reads in rules:
             members.append(index)
@@ -286,8 +303,9 @@ class Bucket:
                 bucket.always.append(index)
                 continue
             for name, kind, lit in found:
-                table = (eq if kind == "eq" else sub).setdefault(name or "", {})
-                table.setdefault(lit, []).append(index)
+                tables[kind].setdefault(name or "", {}).setdefault(lit, []).append(index)
+        eq, sub = tables["eq"], tables["sub"]
+        bucket.regex_sets = {f: RegexSet(t) for f, t in tables["re"].items()}
         bucket.members = tuple(members)
         bucket.eq = {f: {lit: tuple(ix) for lit, ix in t.items()} for f, t in eq.items() if f}
         bucket.literal_sets = {f: LiteralSet({lit: tuple(ix) for lit, ix in t.items()}) for f, t in sub.items()}
@@ -300,8 +318,10 @@ class Bucket:
                 bucket.few_anywhere = tuple((lit, tuple(ix)) for lit, ix in sub[""].items())
         return bucket
 
-    def candidates(self, low: dict[str, Any]) -> set[int]:
-        """Rules that may match: the always-candidates plus every rule a trigger fired for (hot path)."""
+    def candidates(self, low: dict[str, Any], event: dict[str, Any]) -> set[int]:
+        """Rules that may match: the always-candidates plus every rule a trigger fired for (hot path).
+
+        ``low``: the lower-cased view; ``event``: the flat original, which regexes are asked about."""
         found = set(self.always)
         by_field = self.by_field
         for name, value in low.items():
@@ -310,6 +330,8 @@ class Bucket:
                 value_candidates(entry, value, found)
         if self.anywhere is not None:
             self.keyword_candidates(low[KEYWORDS], found)  # the views add the text for such buckets
+        for name, regex_set in self.regex_sets.items():
+            regex_candidates(regex_set, event.get(name), found)
         return found
 
     def keyword_candidates(self, text: str, found: set[int]) -> None:
@@ -333,3 +355,10 @@ def value_candidates(entry: tuple[Any, dict[str, tuple[int, ...]] | None], value
         if automaton is not None:
             for _, ids in automaton.iter(text):
                 found.update(ids)
+
+
+def regex_candidates(regex_set: RegexSet, value: Any, found: set[int]) -> None:
+    """The rules one field's original value (any type) may match by their regex trigger, added to ``found``."""
+    text = value if value.__class__ is str else original_value(value)
+    for one in (text,) if text.__class__ is str else (text or ()):
+        found.update(regex_set.fired(one))

@@ -1,0 +1,127 @@
+"""Many rule regexes asked about one value at once: the prefilter for regexes that hold no usable literal.
+
+Why: a rule like ``CommandLine|re: '\\s[a-fA-F0-9]{64}\\s[a-fA-F0-9]{16}'`` has no literal to trigger on, so it
+used to be a candidate of every event of its route and ran RE2 on each. Hyperscan scans a value for all such
+patterns of a field in one pass. It runs in *prefilter* mode: it may report a pattern that RE2 would not match
+(the generated predicate then says no), and must never miss one RE2 matches. Where Hyperscan's regex dialect
+(PCRE's) could match less than RE2, the pattern or the value is not given to it:
+
+- values that are not ASCII (RE2 folds ``ſ``/``K`` onto s/k under ``(?i)`` and reads UTF-8 code points) or that
+  hold a vertical tab (RE2's ``\\s`` lacks it, so RE2's ``\\S`` matches it and PCRE's does not): every pattern
+  counts as found;
+- patterns that are not ASCII, name code points (``\\x{…}``, ``\\p``), or use multi-line mode (PCRE's ``^`` does
+  not match after a final newline): no regex trigger, the rule stays a candidate of every event
+  (:func:`eligible`);
+- a pattern Hyperscan cannot compile: counts as found in every value.
+
+tests/detect/test_regexes.py checks "RE2 matches ⇒ found" on strings generated from every SigmaHQ pattern.
+RE2's own linear-time matcher cannot serve here: its multi-pattern ``Set`` gives up silently (no match) when its
+DFA runs out of memory, which a hostile value can provoke.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+try:  # an optional accelerator: without it these rules are candidates of every event, as before
+    import hyperscan
+except ImportError:  # pragma: no cover - the lockfile installs it on x86-64 and aarch64 Linux
+    hyperscan = None  # type: ignore[assignment]
+
+_NOT_FOR_HYPERSCAN = re.compile(r"\\[xpP]\{|\\[pP]|\(\?[a-zA-Z-]*m|\\C")
+
+
+def available() -> bool:
+    return hyperscan is not None
+
+
+def eligible(pattern: str) -> bool:
+    """Whether Hyperscan's answer for ``pattern`` (the final RE2 text, inline flags included) is a safe superset."""
+    return available() and pattern.isascii() and _NOT_FOR_HYPERSCAN.search(pattern) is None
+
+
+def plain_text(text: str) -> bool:
+    """A value Hyperscan may be asked about (see the module docstring)."""
+    return text.isascii() and "\x0b" not in text
+
+
+class RegexSet:
+    """The regexes of one field of one route, each naming the rules it triggers."""
+
+    def __init__(self, table: Mapping[str, Iterable[int]]) -> None:
+        self.patterns = list(table)
+        self.ids = [frozenset(table[p]) for p in self.patterns]
+        self.every = frozenset().union(*self.ids)  # what a value Hyperscan may not judge fires
+        self._compiled: tuple[Any, frozenset[int]] | None = None
+        self._compile = threading.Lock()
+        self._local = threading.local()  # Hyperscan scratch space serves one scan at a time: one per thread
+
+    def fired(self, text: str) -> frozenset[int]:
+        """The rules whose pattern may occur in ``text``."""
+        if not plain_text(text):
+            return self.every
+        database, failed = self._database()
+        if database is None:
+            return self.every
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = hyperscan.Scratch(database)
+        found: list[int] = []
+        database.scan(text.encode("ascii"), match_event_handler=_collector(found), scratch=scratch)
+        if not found:
+            return failed
+        return failed.union(*(self.ids[i] for i in found))
+
+    def _database(self) -> tuple[Any, frozenset[int]]:
+        if self._compiled is None:
+            with self._compile:  # compiled on first use: most routes of a big rule set never see an event
+                if self._compiled is None:
+                    self._compiled = self._build()
+        return self._compiled
+
+    def _build(self) -> tuple[Any, frozenset[int]]:
+        """The database of every pattern Hyperscan compiles, and the rules of those it refuses."""
+        everything = list(range(len(self.patterns)))
+        database = _compile(self.patterns, everything)
+        if database is not None:
+            return database, frozenset()
+        usable = [i for i in everything if _compile(self.patterns, [i]) is not None]  # find the ones refused
+        failed = frozenset().union(*(self.ids[i] for i in everything if i not in usable))
+        return (_compile(self.patterns, usable) if usable else None), failed
+
+
+_FLAGS = (
+    (
+        hyperscan.HS_FLAG_PREFILTER
+        | hyperscan.HS_FLAG_UTF8
+        | hyperscan.HS_FLAG_ALLOWEMPTY
+        | hyperscan.HS_FLAG_SINGLEMATCH
+    )
+    if hyperscan is not None
+    else 0
+)
+
+
+def _compile(patterns: list[str], chosen: list[int]) -> Any:
+    """A block-mode database of the chosen patterns (reported by their index), or None if one is refused."""
+    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    try:
+        database.compile(
+            expressions=[patterns[i].encode("ascii") for i in chosen],
+            ids=chosen,
+            elements=len(chosen),
+            flags=[_FLAGS] * len(chosen),
+        )
+    except hyperscan.error:
+        return None
+    return database
+
+
+def _collector(found: list[int]) -> Any:
+    def on_match(pattern: int, start: int, end: int, flags: int, context: Any) -> None:
+        found.append(pattern)
+
+    return on_match
