@@ -101,7 +101,8 @@ def read(
     name = parser_name or sniff(path)
     origin = str(path)
     if name == "evtx":
-        return EvtxParser(keep=keep).parse_routed(str(path), origin=origin)  # streams: EVTX files can be gigabytes
+        # streams (EVTX files can be gigabytes); hunt reports never show the original JSON of a record
+        return EvtxParser(keep=keep, raw=False).parse_routed(str(path), origin=origin)
     if name == BINARY:
         return Skipped(origin, "a binary file that is not EVTX (use --parser NAME to read it anyway)")
     if name in registry.PARSERS:
