@@ -19,7 +19,7 @@ from mamori.ingest.parsers import registry
 from mamori.ingest.parsers.base import ParseFailure
 from mamori.ingest.parsers.windows import EvtxParser, KeepRecord, Unrouted
 
-EVTX_MAGIC = b"ElfFile\x00"
+EVTX_MAGIC = registry.EVTX_MAGIC
 SNIFF_BYTES = 65_536
 _ACCESS_LOG = re.compile(rb'^\S+ \S+ \S+ \[[^\]]+\] "[A-Z]+ ', re.MULTILINE)
 _WINDOWS_JSON = re.compile(rb'"(EventID|winlog|System|EventRecordID)"')
@@ -67,8 +67,11 @@ BINARY = "binary"
 
 def sniff(path: Path) -> str:
     """The parser name for one file, from its first bytes (``BINARY``: no log format mamori reads)."""
-    with path.open("rb") as fh:
-        head = fh.read(SNIFF_BYTES)
+    with path.open("rb", buffering=0) as fh:
+        head = fh.read(len(EVTX_MAGIC))  # EVTX, the common case, needs no more (an evidence folder has hundreds)
+        if head == EVTX_MAGIC:
+            return "evtx"
+        head += fh.read(SNIFF_BYTES - len(head))
     if head.startswith(EVTX_MAGIC):
         return "evtx"
     text = head.lstrip()
