@@ -58,12 +58,21 @@ def scan(bucket: Bucket, events: list[dict[str, Any]]) -> tuple[list[dict[str, A
     """(lower-cased view, candidate rule indices) of each event, all routed to ``bucket``."""
     found = [set(bucket.always) for _ in events]
     reads = bucket.reads
-    present: set[str] = set().union(*events)
-    names = sorted((present if reads is None else present & reads) - RAW_FIELDS)
+    present: set[str] = set()
+    by_reads = reads is not None and bucket.anywhere is None
+    if by_reads:  # the few fields rules read: cheaper than collecting every event's names (absent ones dropped)
+        wanted = sorted(reads - RAW_FIELDS)  # type: ignore[operator]
+    else:  # every field an event holds may matter
+        present = set().union(*events)
+        wanted = sorted((present if reads is None else present & reads) - RAW_FIELDS)
+    names: list[str] = []
     columns: list[Column] = []
     distinct: dict[str, tuple[list[Any], _Distinct | None]] = {}
-    for name in names:
+    for name in wanted:
         raw = list(map(dict.get, events, repeat(name)))  # C-level: no bytecode per event
+        if by_reads and raw.count(None) == len(raw):
+            continue  # no event holds it
+        names.append(name)
         column, unique = _lower_column(raw)
         distinct[name] = (raw, unique)
         columns.append(column)
