@@ -137,17 +137,17 @@ def _assemble(
 # most of the work of flattening done. A record of any other shape fails validation and takes the generic path
 # (orjson + flatten_evtx_json), which gives the same event for every record this shape accepts
 # (tests/ingest/test_windows_parsers.py compares the two).
-class _Attributes(msgspec.Struct):
+class _Attributes(msgspec.Struct, gc=False):
     Name: Any = None
     Guid: Any = None
     SystemTime: Any = None
 
 
-class _Node(msgspec.Struct):
+class _Node(msgspec.Struct, gc=False):
     attributes: _Attributes | None = msgspec.field(default=None, name="#attributes")
 
 
-class _System(msgspec.Struct):
+class _System(msgspec.Struct, gc=False):
     Provider: _Node | None = None
     EventID: Any = None
     Version: Any = None
@@ -161,13 +161,13 @@ class _System(msgspec.Struct):
     TimeCreated: _Node | None = None
 
 
-class _Event(msgspec.Struct):
+class _Event(msgspec.Struct, gc=False):
     System: _System
     EventData: Any = None
     UserData: Any = None
 
 
-class _Record(msgspec.Struct):
+class _Record(msgspec.Struct, gc=False):
     Event: _Event
 
 
