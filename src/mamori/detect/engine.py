@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from itertools import compress
 from pathlib import Path
 from typing import Any
 
@@ -125,49 +126,61 @@ class Engine:
             group[1].append(position)
             group[2].append(flat)
         for bucket, positions, flats in groups.values():
-            for position, flat, (low, candidates) in zip(positions, flats, self._prefilter(bucket, flats), strict=True):
-                if candidates:
-                    out[position] = self._run(candidates, low, flat)
+            lows, candidates = self._prefilter(bucket, flats)
+            self._run(rules, positions, lows, candidates, flats, out)
         return out
 
-    def _prefilter(self, bucket: Bucket, flats: list[Event]) -> list[tuple[dict[str, Any], set[int]]]:
-        """(view, candidates) per event: by columns when there are a few events, else one by one."""
+    def _prefilter(self, bucket: Bucket, flats: list[Event]) -> tuple[list[dict[str, Any]], list[set[int]]]:
+        """(views, candidates), one of each per event: by columns when there are a few events, else one by one."""
         if len(flats) >= _COLUMNS_FROM:
             try:
-                return list(zip(*columns.scan(bucket, flats), strict=True))
+                return columns.scan(bucket, flats)
             except Exception:  # noqa: S110 - an odd event: the event-by-event path isolates and counts it
                 pass
-        out: list[tuple[dict[str, Any], set[int]]] = []
+        lows: list[dict[str, Any]] = []
+        found: list[set[int]] = []
         for flat in flats:
             try:
                 _, low = views(flat, bucket.reads)
-                out.append((low, bucket.candidates(low, flat)))
+                candidates = bucket.candidates(low, flat)
             except Exception:  # an event no rule can read (odd value types): counted, the batch goes on
                 self.bad_events += 1
-                out.append(({}, set()))
-        return out
+                low, candidates = {}, set()
+            lows.append(low)
+            found.append(candidates)
+        return lows, found
 
-    def _run(self, candidates: set[int], low: dict[str, Any], flat: Event) -> list[Plan]:
-        """Evaluate the candidate predicates exactly; a rule that raises is counted and skipped."""
-        rules = self.rules
-        predicates = rules.predicates
-        if KEYWORDS not in low and not rules.keyword_rules.isdisjoint(candidates):
-            low[KEYWORDS] = keyword_text(flat)  # the column views leave it out: most events never need it
-        matched: list[int] = []
-        for index in candidates:
-            try:
-                if predicates[index](low, flat):
-                    matched.append(index)
-            except Exception:  # isolate one rule's failure (e.g. an odd value type) from the batch
-                self.errors[rules.plans[index].rule_id] += 1
-        if not matched:
-            return []
-        found: dict[str, Plan] = {}  # each rule once, in rule order, whichever variants matched
-        for index in sorted(matched):
-            plan = rules.plans[index]
-            found.setdefault(plan.rule_id, plan)
-        self.hits.update(found.keys())
-        return list(found.values())
+    def _run(
+        self,
+        rules: RuleSet,
+        positions: list[int],
+        lows: list[dict[str, Any]],
+        candidates: list[set[int]],
+        flats: list[Event],
+        out: list[list[Plan]],
+    ) -> None:
+        """Evaluate each event's candidate predicates exactly into ``out``; a rule that raises is counted, skipped.
+
+        One call per route and batch, its lookups hoisted: this loop runs once per event with candidates.
+        """
+        predicates, plans, keyword_rules = rules.predicates, rules.plans, rules.keyword_rules
+        for i in compress(range(len(positions)), candidates):  # only the events with candidates
+            low, flat, indices = lows[i], flats[i], candidates[i]
+            if KEYWORDS not in low and not keyword_rules.isdisjoint(indices):
+                low[KEYWORDS] = keyword_text(flat)  # the column views leave it out: most events never need it
+            matched: list[int] = []
+            for index in indices:
+                try:
+                    if predicates[index](low, flat):
+                        matched.append(index)
+                except Exception:  # isolate one rule's failure (e.g. an odd value type) from the batch
+                    self.errors[plans[index].rule_id] += 1
+            if matched:
+                found: dict[str, Plan] = {}  # each rule once, in rule order, whichever variants matched
+                for index in sorted(matched):
+                    found.setdefault(plans[index].rule_id, plans[index])
+                self.hits.update(found.keys())
+                out[positions[i]] = list(found.values())
 
     def match(self, events: Iterable[Event], *, org: str = "") -> list[Detection]:
         """Batch API for the pipeline: every detection (rule hits, completed correlations) in event order."""
