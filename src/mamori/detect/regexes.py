@@ -43,11 +43,6 @@ def eligible(pattern: str) -> bool:
     return available() and pattern.isascii() and _NOT_FOR_HYPERSCAN.search(pattern) is None
 
 
-def plain_text(text: str) -> bool:
-    """A value Hyperscan may be asked about (see the module docstring)."""
-    return text.isascii() and "\x0b" not in text
-
-
 class RegexSet:
     """The regexes of one field of one route, each naming the rules it triggers."""
 
@@ -60,17 +55,17 @@ class RegexSet:
         self._local = threading.local()  # Hyperscan scratch space serves one scan at a time: one per thread
 
     def fired(self, text: str) -> frozenset[int]:
-        """The rules whose pattern may occur in ``text``."""
-        if not plain_text(text):
+        """The rules whose pattern may occur in ``text`` (runs once per distinct value: kept lean)."""
+        if not text.isascii() or "\x0b" in text:  # a value Hyperscan may misjudge (see the module docstring)
             return self.every
-        database, failed = self._database()
+        database, failed = self._compiled or self._database()
         if database is None:
             return self.every
         scratch = getattr(self._local, "scratch", None)
         if scratch is None:
             scratch = self._local.scratch = hyperscan.Scratch(database)
         found: list[int] = []
-        database.scan(text.encode("ascii"), match_event_handler=_collector(found), scratch=scratch)
+        database.scan(text.encode("ascii"), match_event_handler=_append, context=found, scratch=scratch)
         if not found:
             return failed
         return failed.union(*(self.ids[i] for i in found))
@@ -120,8 +115,5 @@ def _compile(patterns: list[str], chosen: list[int]) -> Any:
     return database
 
 
-def _collector(found: list[int]) -> Any:
-    def on_match(pattern: int, start: int, end: int, flags: int, context: Any) -> None:
-        found.append(pattern)
-
-    return on_match
+def _append(pattern: int, start: int, end: int, flags: int, found: list[int]) -> None:
+    found.append(pattern)
