@@ -250,3 +250,34 @@ def test_suricata_rules_use_eve_names(tmp_path: Path) -> None:
     }
     assert matches(engine, eve)
     assert not matches(engine, {**eve, "source": "webserver"})
+
+
+def test_regexes_of_one_field_in_an_or_run_as_one_alternation_with_their_own_flags(tmp_path: Path) -> None:
+    engine = engine_for(
+        tmp_path,
+        rule_text(
+            r"""
+            one:
+                cs-uri-query|re: 'id=\d+ union'
+            two:
+                cs-uri-query|re|i: 'SLEEP\('
+            three:
+                cs-uri-query|re: '^/admin$'
+            condition: 1 of them
+            """
+        ),
+    )
+    assert engine.refused == []
+    assert matches(engine, web(**{"cs-uri-query": "?id=1 union select"}))
+    assert matches(engine, web(**{"cs-uri-query": "x=sleep(5)"}))  # the `i` flag stays with its own regex
+    assert not matches(engine, web(**{"cs-uri-query": "?ID=1 UNION"}))  # … and does not spread to the others
+    assert matches(engine, web(**{"cs-uri-query": "/admin"}))  # anchors stay with their own alternative
+    assert not matches(engine, web(**{"cs-uri-query": "/admin/x"}))
+    assert matches(engine, web(**{"cs-uri-query": ["a", "x=SLEEP(1)"]}))  # any element of a list value
+
+
+def test_a_regex_refused_alone_is_never_merged_into_a_valid_alternation() -> None:
+    from mamori.detect.codegen import alternation
+
+    assert alternation([("a)|(?:b", ""), ("c", "")]) is None  # "(?:a)|(?:b)|(?:c)" would be valid
+    assert alternation([("a", "i"), ("b", "")]) == "(?i:a)|(?:b)"

@@ -40,7 +40,7 @@ from sigma.types import (
 )
 
 from mamori.detect.errors import RuleCompileError
-from mamori.detect.matchers import KEYWORDS, Spec
+from mamori.detect.matchers import KEYWORDS, Spec, compile_untrusted_regex
 
 STAR = SpecialChars.WILDCARD_MULTI
 QMARK = SpecialChars.WILDCARD_SINGLE
@@ -64,6 +64,19 @@ _GROUP_MIN = 3  # from this many alternatives on one field, one set/tuple/automa
 def regex_spec(value: SigmaRegularExpression) -> tuple[str, str]:
     """(pattern, flag letters) of a ``|re`` value, as :func:`mamori.detect.matchers.compile_untrusted_regex` takes."""
     return str(value.regexp), "".join(sorted(_RE_FLAGS[f] for f in value.flags))
+
+
+def alternation(specs: list[tuple[str, str]]) -> str | None:
+    """One RE2 pattern that occurs in a text exactly when one of (pattern, flags) does, or None if RE2 refuses one
+    of them or the whole. Each keeps its flags in its own group: ``(?i:…)|(?:…)``."""
+    merged = "|".join(f"(?{flags}:{pattern})" if flags else f"(?:{pattern})" for pattern, flags in specs)
+    try:
+        for pattern, flags in specs:  # each alone too: "a)|(?:b" is refused alone, yet merges into a valid one
+            compile_untrusted_regex(pattern, flags)
+        compile_untrusted_regex(merged, "")
+    except RuleCompileError:
+        return None
+    return merged
 
 
 def string_parts(value: SigmaString) -> list[Part]:
@@ -134,16 +147,30 @@ class CodeGen:
         raise RuleCompileError(f"unsupported condition node {type(node).__name__}")
 
     def disjunction(self, args: list[Any]) -> str:
-        """OR; plain string leaves on the same field are merged into one field access and grouped tests."""
+        """OR; plain string leaves on the same field are merged into one field access and grouped tests, and
+        regexes on the same field into one RE2 alternation (one search instead of one per regex)."""
         by_field: dict[str, list[Any]] = {}
+        regexes: dict[str, list[SigmaRegularExpression]] = {}
         others: list[str] = []
         for arg in args:
             if isinstance(arg, ConditionFieldEqualsValueExpression) and _plain(arg.value):
                 by_field.setdefault(arg.field, []).append(arg.value)
+            elif isinstance(arg, ConditionFieldEqualsValueExpression) and isinstance(arg.value, SigmaRegularExpression):
+                regexes.setdefault(arg.field, []).append(arg.value)
             else:
                 others.append(self.node(arg))
         leaves = [self.field_leaf(f, values) for f, values in by_field.items()]
+        leaves += [self.regex_leaf(f, values) for f, values in regexes.items()]
         return "(" + " or ".join(leaves + others) + ")"
+
+    def regex_leaf(self, field: str, values: list[SigmaRegularExpression]) -> str:
+        """Any of several regexes on one field: one alternation when RE2 takes it, else one test each."""
+        if len(values) > 1:
+            merged = alternation([regex_spec(v) for v in values])
+            if merged is not None:
+                self.fields.add(field)
+                return _original_leaf(repr(field), f"{self.const(('re2', merged, ''))}.search(o)")
+        return "(" + " or ".join(self.field_leaf(field, [v]) for v in values) + ")"
 
     # ---- field leaves -------------------------------------------------------------------------------------
     def field_leaf(self, field: str, values: list[Any]) -> str:
@@ -169,11 +196,7 @@ class CodeGen:
         if isinstance(value, SigmaFieldReference):
             return self.fieldref(f, value)
         if isinstance(value, SigmaRegularExpression | SigmaCasedString):
-            pred = self.original_test(value, "o")
-            return (
-                f"((o := _orig(E, {f})) is not None and "
-                f"({pred} if o.__class__ is str else _any_of(lambda o: {pred}, o)))"
-            )
+            return _original_leaf(f, self.original_test(value, "o"))
         if isinstance(value, SigmaCompareExpression):
             op = _OPS[value.op]
             return f"((v := L.get({f})) is not None and _cmp(v, {op!r}, {float(value.number.number)!r}))"
@@ -245,6 +268,12 @@ class CodeGen:
 
     def string_test(self, parts: list[Part], var: str, *, lower: bool) -> str:
         kind = shape(parts)
+        if kind is None and QMARK not in parts:  # text and `*` only: a linear search, no regex
+            pieces = [(p.lower() if lower else p) if isinstance(p, str) else p for p in parts]
+            prefix = pieces.pop(0) if isinstance(pieces[0], str) else ""
+            suffix = pieces.pop() if pieces and isinstance(pieces[-1], str) else ""
+            middle = tuple(p for p in pieces if isinstance(p, str))
+            return f"_glob({var}, {prefix!r}, {middle!r}, {suffix!r})"
         if kind is None:
             return f"{self.const(('re', wildcard_regex(parts, lower)))}.fullmatch({var}) is not None"
         op, text = kind
@@ -305,6 +334,13 @@ def _needle(value: Any) -> str | None:
     if kind is None or kind[0] != "in" or not kind[1] or "\x00" in kind[1]:
         return None
     return kind[1].lower()
+
+
+def _original_leaf(field: str, pred: str) -> str:
+    """``pred`` (a test of ``o``) on the original text of ``field`` (a repr), any element of a list value."""
+    return (
+        f"((o := _orig(E, {field})) is not None and ({pred} if o.__class__ is str else _any_of(lambda o: {pred}, o)))"
+    )
 
 
 def _plain(value: Any) -> bool:

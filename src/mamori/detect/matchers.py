@@ -104,6 +104,25 @@ def ac_any(automaton: Any, value: str) -> bool:
     return False
 
 
+def glob(value: str, prefix: str, middle: tuple[str, ...], suffix: str) -> bool:
+    """A wildcard pattern of text and ``*`` only: ``prefix``, each ``middle`` piece in order, then ``suffix``.
+
+    Greedy leftmost search is exact for such patterns, and linear: the regex ``a.*b.*c`` it replaces backtracks
+    on long command lines (``Image|contains|all``-like values such as ``* -e* JAB*`` are common in SigmaHQ).
+    """
+    if not (value.startswith(prefix) and value.endswith(suffix)):
+        return False
+    position, end = len(prefix), len(value) - len(suffix)
+    if position > end:  # prefix and suffix would overlap
+        return False
+    for piece in middle:
+        found = value.find(piece, position, end)
+        if found < 0:
+            return False
+        position = found + len(piece)
+    return True
+
+
 def any_of(predicate: Callable[[str], bool], values: Any) -> bool:
     """List-valued field: any element matches."""
     return any(predicate(v) for v in values)
@@ -184,6 +203,7 @@ def keyword_values(low: dict[str, Any]) -> list[str]:
 
 HELPERS: dict[str, Any] = {
     "_ac_any": ac_any,
+    "_glob": glob,
     "_any_of": any_of,
     "_cidr": cidr,
     "_cmp": compare,
