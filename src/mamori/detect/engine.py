@@ -111,17 +111,18 @@ class Engine:
         rules = self.rules
         out: list[list[Plan]] = [[] for _ in events]
         groups: dict[int, tuple[Bucket, list[int], list[Event]]] = {}
-        for position, event in enumerate(events):
+        bucket_of = rules.bucket
+        for position, event in enumerate(events):  # once per event: kept lean
             try:
-                flat = flatten(event)
-                bucket = rules.bucket(flat)
+                flat = event if event.get("source") == "windows" else flatten(event)  # Windows events are flat
+                bucket = bucket_of(flat)
             except Exception:  # an event no rule can read (odd value types): counted, the batch goes on
                 self.bad_events += 1
                 continue
-            if bucket.empty:
-                continue
             group = groups.get(id(bucket))
             if group is None:
+                if bucket.empty:
+                    continue
                 group = groups[id(bucket)] = (bucket, [], [])
             group[1].append(position)
             group[2].append(flat)
