@@ -281,3 +281,77 @@ def test_a_regex_refused_alone_is_never_merged_into_a_valid_alternation() -> Non
 
     assert alternation([("a)|(?:b", ""), ("c", "")]) is None  # "(?:a)|(?:b)|(?:c)" would be valid
     assert alternation([("a", "i"), ("b", "")]) == "(?i:a)|(?:b)"
+
+
+def _both_paths(engine: Any, events: list[dict[str, Any]]) -> list[bool]:
+    """Verdicts one by one and as one batch (the column path from 8 events of a route): they must agree."""
+    alone = [matches(engine, e) for e in events]
+    together = [bool(plans) for plans in engine.evaluate_many(events * 4)][: len(events)]
+    assert alone == together
+    return alone
+
+
+def test_a_rule_made_of_exclusions_triggers_on_what_it_excludes(tmp_path: Path) -> None:
+    engine = engine_for(
+        tmp_path,
+        rule_text(
+            r"""
+            known:
+                c-uri|endswith:
+                    - '.html'
+                    - '.css'
+            start:
+                c-uri|startswith: '/static/'
+            condition: not known and not start
+            """
+        ),
+    )
+    [plan] = engine.rules.plans
+    assert plan.triggers is not None and {kind for _, kind, _ in plan.triggers} == {"not"}
+    events = [
+        web(**{"c-uri": "/index.HTML"}),  # excluded (case-insensitive)
+        web(**{"c-uri": "/shell.php"}),
+        web(**{"c-uri": "/static/x.php"}),  # excluded by the other NOT: the predicate decides
+        web(),  # absent: every NOT of it holds
+        web(**{"c-uri": ["/a.css", "/b.php"]}),  # a list: the trigger fires, the predicate decides
+    ]
+    assert _both_paths(engine, events) == [False, True, False, True, False]
+
+
+def test_a_positive_trigger_is_preferred_to_an_exclusion(tmp_path: Path) -> None:
+    engine = engine_for(
+        tmp_path,
+        rule_text(
+            r"""
+            selection:
+                cs-method: 'PUT'
+            filter:
+                c-uri|endswith: '.html'
+            condition: selection and not filter
+            """
+        ),
+    )
+    [plan] = engine.rules.plans
+    assert plan.triggers == frozenset({("cs-method", "eq", "put")})
+
+
+def test_a_field_reference_triggers_where_the_two_fields_are_equal(tmp_path: Path) -> None:
+    engine = engine_for(
+        tmp_path,
+        rule_text(
+            """
+            selection:
+                c-uri|fieldref: cs-referer
+            condition: selection
+            """
+        ),
+    )
+    [plan] = engine.rules.plans
+    assert plan.triggers == frozenset({("c-uri", "ref", "cs-referer")})
+    events = [
+        web(**{"c-uri": "/A", "cs-referer": "/a"}),  # case-insensitive, as Sigma
+        web(**{"c-uri": "/a", "cs-referer": "/b"}),
+        web(**{"c-uri": "/a"}),
+        web(),
+    ]
+    assert _both_paths(engine, events) == [True, False, False, False]

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Hashable, Iterable
-from itertools import repeat
+from itertools import compress, repeat
 from typing import Any
 
 from mamori.detect.literals import Fired, part_ends
 from mamori.detect.matchers import KEYWORD_SKIP, KEYWORDS
+from mamori.detect.negations import Negations
 from mamori.detect.prefilter import Bucket, regex_candidates, value_candidates
 from mamori.detect.regexes import RegexSet
 from mamori.detect.views import RAW_FIELDS, low_value
@@ -80,9 +81,7 @@ def scan(bucket: Bucket, events: list[dict[str, Any]]) -> tuple[list[dict[str, A
             _field_candidates(bucket, name, raw, column, unique, found)
     if bucket.anywhere is not None:
         _keywords(bucket, events, sorted(present - KEYWORD_SKIP), distinct, found)
-    for name, regex_set in bucket.regex_sets.items():
-        if name in distinct:  # a field no event holds fires no regex
-            _regex_candidates(regex_set, *distinct[name], found)
+    _other_triggers(bucket, dict(zip(names, columns, strict=True)), distinct, found)
     if not names:
         return [{} for _ in events], found
     return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)], found
@@ -189,6 +188,49 @@ def _regex_candidates(regex_set: RegexSet, raw: list[Any], distinct: _Distinct |
             if ids:
                 fired[value] = ids  # type: ignore[assignment]
     _spread(fired, raw, found)
+
+
+def _other_triggers(
+    bucket: Bucket,
+    lowered: dict[str, Column],
+    distinct: dict[str, tuple[list[Any], _Distinct | None]],
+    found: list[set[int]],
+) -> None:
+    """Regex, negation and field-reference triggers (rarer than literals: most routes have none)."""
+    for name, regex_set in bucket.regex_sets.items():
+        if name in distinct:  # a field no event holds fires no regex
+            _regex_candidates(regex_set, *distinct[name], found)
+    for name, negations in bucket.negations.items():
+        _negation_candidates(negations, distinct.get(name), found)
+    for (name, other), ids in bucket.references.items():
+        if name in lowered and other in lowered:  # else one is absent from every event: never equal
+            for index in compress(range(len(found)), map(_same_text, lowered[name], lowered[other])):
+                found[index].update(ids)
+
+
+def _negation_candidates(
+    negations: Negations, column: tuple[list[Any], _Distinct | None] | None, found: list[set[int]]
+) -> None:
+    """Negation triggers, judged once per distinct lower-cased value; a field no event holds passes them all."""
+    if column is None:
+        for candidates in found:
+            candidates.update(negations.every)
+        return
+    raw, distinct = column
+    if distinct is None:  # lists, NULs or mixed types: event by event
+        for value, candidates in zip(raw, found, strict=True):
+            candidates.update(negations.fired(low_value(value)))
+        return
+    fired: dict[Hashable, set[int]] = {}
+    for value, text in zip(distinct.values, distinct.parts, strict=True):
+        ids = negations.fired(None if value is None else text)
+        if ids:
+            fired[value] = ids  # type: ignore[assignment]
+    _spread(fired, raw, found)
+
+
+def _same_text(value: Any, other: Any) -> bool:
+    return value.__class__ is str and value == other
 
 
 def _spread(fired: dict[Hashable, set[int]], raw: list[Any], found: list[set[int]]) -> None:

@@ -27,6 +27,7 @@ from sigma.types import (
     SigmaBool,
     SigmaCasedString,
     SigmaExpansion,
+    SigmaFieldReference,
     SigmaNumber,
     SigmaRegularExpression,
     SigmaRegularExpressionFlag,
@@ -38,6 +39,7 @@ from mamori.detect.codegen import regex_spec, shape, string_parts
 from mamori.detect.errors import RuleCompileError
 from mamori.detect.literals import LiteralSet
 from mamori.detect.matchers import KEYWORDS, compile_untrusted_regex, original_value
+from mamori.detect.negations import Negations, negated_trigger
 from mamori.detect.regexes import RegexSet
 from mamori.detect.routing import ROUTE_FIELDS
 
@@ -54,7 +56,7 @@ def triggers(node: Any) -> Triggers:
             return None
         return frozenset().union(*(p for p in parts if p is not None))
     if isinstance(node, ConditionNOT):
-        return None
+        return negated_trigger(node.args[0])
     if isinstance(node, ConditionFieldEqualsValueExpression):
         return None if node.field in ROUTE_FIELDS else _value_triggers(node.field, node.value)
     if isinstance(node, ConditionValueExpression):
@@ -70,6 +72,8 @@ def _value_triggers(name: str | None, value: Any) -> Triggers:
         if not parts or any(p is None for p in parts):
             return None
         return frozenset().union(*(p for p in parts if p is not None))
+    if isinstance(value, SigmaFieldReference) and name is not None and not (value.starts_with or value.ends_with):
+        return frozenset({(name, "ref", value.field)})  # the two fields' values are equal
     if isinstance(value, SigmaNumber):
         return frozenset({(name, "eq", str(value.number))})
     if isinstance(value, SigmaBool):
@@ -239,6 +243,10 @@ def _trigger_score(trigger: Trigger) -> int:
     name, kind, lit = trigger
     if kind == "re":
         return 2  # selective, yet a regex per value costs more than a literal: any good literal is preferred
+    if kind == "ref":
+        return 3  # two fields of an event seldom hold the same value
+    if kind == "not":
+        return -100  # what a rule excludes holds for most values: chosen only where nothing else is, over none
     score = min(len(lit), 16) + (8 if kind == "eq" else 0)
     if name in _COMMON_FIELDS:
         score -= 12
@@ -283,6 +291,8 @@ class Bucket:
     members: tuple[int, ...] = ()  # every rule of the route, whatever its triggers
     literal_sets: dict[str, LiteralSet] = field(default_factory=dict)  # ``sub`` for whole columns ("" = keywords)
     regex_sets: dict[str, RegexSet] = field(default_factory=dict)  # ``re`` triggers, asked with original values
+    negations: dict[str, Negations] = field(default_factory=dict)  # ``not`` triggers (see detect.negations)
+    references: dict[tuple[str, str], tuple[int, ...]] = field(default_factory=dict)  # ``ref``: equal fields
 
     @property
     def empty(self) -> bool:
@@ -294,7 +304,7 @@ class Bucket:
     @classmethod
     def build(cls, rules: Iterable[tuple[int, Triggers, frozenset[str] | None]]) -> Bucket:
         bucket = cls()
-        tables: dict[str, dict[str, dict[str, list[int]]]] = {"eq": {}, "sub": {}, "re": {}}
+        tables: dict[str, dict[str, dict[str, list[int]]]] = {"eq": {}, "sub": {}, "re": {}, "not": {}, "ref": {}}
         members: list[int] = []
         for index, found, reads in rules:
             members.append(index)
@@ -306,6 +316,8 @@ class Bucket:
                 tables[kind].setdefault(name or "", {}).setdefault(lit, []).append(index)
         eq, sub = tables["eq"], tables["sub"]
         bucket.regex_sets = {f: RegexSet(t) for f, t in tables["re"].items()}
+        bucket.negations = {f: Negations(t) for f, t in tables["not"].items()}
+        bucket.references = {(f, other): tuple(ix) for f, t in tables["ref"].items() for other, ix in t.items()}
         bucket.members = tuple(members)
         bucket.eq = {f: {lit: tuple(ix) for lit, ix in t.items()} for f, t in eq.items() if f}
         bucket.literal_sets = {f: LiteralSet({lit: tuple(ix) for lit, ix in t.items()}) for f, t in sub.items()}
@@ -332,6 +344,12 @@ class Bucket:
             self.keyword_candidates(low[KEYWORDS], found)  # the views add the text for such buckets
         for name, regex_set in self.regex_sets.items():
             regex_candidates(regex_set, event.get(name), found)
+        for name, negations in self.negations.items():
+            found.update(negations.fired(low.get(name)))
+        for (name, other), ids in self.references.items():
+            value = low.get(name)
+            if value.__class__ is str and value == low.get(other):
+                found.update(ids)
         return found
 
     def keyword_candidates(self, text: str, found: set[int]) -> None:
