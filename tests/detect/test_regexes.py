@@ -71,6 +71,9 @@ def test_a_pattern_hyperscan_refuses_fires_always_and_the_others_still_work() ->
         (r"\p{Greek}", False),
         (r"\pL+", False),
         ("caf\u00e9", False),
+        (r".{1000,}", False),  # a large count: ~0.4 s for Hyperscan to compile, fast for RE2
+        (r"\s[a-f0-9]{64}", True),
+        (r"a\{1000\}", True),  # escaped braces are text
     ],
 )
 def test_which_patterns_go_to_hyperscan(pattern: str, ok: bool) -> None:
