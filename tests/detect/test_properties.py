@@ -143,3 +143,19 @@ def test_cidr(base: ipaddress.IPv4Address, prefix: int, address: ipaddress.IPv4A
     network = ipaddress.ip_network(f"{base}/{prefix}", strict=False)
     node = ConditionFieldEqualsValueExpression("f", SigmaCIDRExpression(str(network)))
     assert run(node, str(address)) == (address in network)
+
+
+SEGMENT = st.text(alphabet="ab.", max_size=3)
+
+
+@settings(max_examples=500, deadline=None)
+@given(SEGMENT, st.lists(SEGMENT, max_size=3), SEGMENT, st.text(alphabet="ab.", max_size=10))
+def test_linear_wildcard_search_equals_the_regex(prefix: str, middle: list[str], suffix: str, value: str) -> None:
+    """`*`-only patterns run as an ordered search (matchers.glob): the same verdict as their regex."""
+    import re
+
+    from mamori.detect.matchers import glob
+
+    pattern = re.escape(prefix) + "".join(".*" + re.escape(m) for m in middle) + ".*" + re.escape(suffix)
+    expected = re.fullmatch(pattern, value, re.DOTALL) is not None
+    assert glob(value, prefix, tuple(m for m in middle if m), suffix) == expected
