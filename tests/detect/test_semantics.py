@@ -316,6 +316,7 @@ def test_a_rule_made_of_exclusions_triggers_on_what_it_excludes(tmp_path: Path) 
         web(**{"c-uri": ["/a.css", "/b.php"]}),  # a list: the trigger fires, the predicate decides
     ]
     assert _both_paths(engine, events) == [False, True, False, True, False]
+    assert _both_paths(engine, [web(**{"cs-method": "GET"})] * 3) == [True] * 3  # no event holds the field
 
 
 def test_a_positive_trigger_is_preferred_to_an_exclusion(tmp_path: Path) -> None:
