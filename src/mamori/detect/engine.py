@@ -25,6 +25,7 @@ from mamori.core.severity import Severity
 from mamori.detect import build, columns, routing
 from mamori.detect.compiler import Plan
 from mamori.detect.correlation import CorrelationEngine
+from mamori.detect.databases import DatabaseStore
 from mamori.detect.loader import Refusal
 from mamori.detect.matchers import KEYWORDS
 from mamori.detect.prefilter import Bucket
@@ -71,7 +72,7 @@ class Engine:
         compiled = build.compile_cached(self.rule_dirs, self.cache_dir, self.pipelines_dir)
         plans = [p for p in compiled.plans if self._level_ok(p.level)]
         codes = compiled.codes() if len(plans) == len(compiled.plans) else {}
-        rules = RuleSet(plans, codes)
+        rules = RuleSet(plans, codes, DatabaseStore(self.cache_dir / "hyperscan" if self.cache_dir else None))
         correlations = CorrelationEngine(compiled.correlations, rules.plans)
         refused = list(compiled.refused) + [
             Refusal(p.path, p.rule_id, p.title, f"{p.variant}: {why}") for p, why in rules.broken

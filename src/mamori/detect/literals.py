@@ -17,6 +17,8 @@ from typing import Any
 
 import ahocorasick
 
+from mamori.detect.databases import DatabaseStore
+
 try:  # an optional accelerator: every platform has the pyahocorasick path
     import hyperscan
 except ImportError:  # pragma: no cover - the lockfile installs it on x86-64 and aarch64 Linux
@@ -32,8 +34,11 @@ class LiteralSet:
     when Hyperscan is missing; the Hyperscan database serves whole columns.
     """
 
-    def __init__(self, table: Mapping[str, tuple[int, ...]], *, use_hyperscan: bool = True) -> None:
-        self.literals = list(table)
+    def __init__(
+        self, table: Mapping[str, tuple[int, ...]], *, use_hyperscan: bool = True, store: DatabaseStore | None = None
+    ) -> None:
+        self.store = store or DatabaseStore()
+        self.literals = sorted(table)  # a stable order: the kept database's key depends on it
         self.ids = [table[lit] for lit in self.literals]
         self.automaton = ahocorasick.Automaton()
         for lit, ids in zip(self.literals, self.ids, strict=True):
@@ -54,14 +59,8 @@ class LiteralSet:
         if self._database is None:
             with self._compile:  # compiled on first use: most routes of a big rule set never see an event
                 if self._database is None:
-                    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-                    database.compile(
-                        expressions=[lit.encode("utf-8", "surrogatepass") for lit in self.literals],
-                        ids=list(range(len(self.literals))),
-                        elements=len(self.literals),
-                        literal=True,
-                    )
-                    self._database = database
+                    expressions = [lit.encode("utf-8", "surrogatepass") for lit in self.literals]
+                    self._database = self.store.get("literal", 0, expressions, lambda: _compile(expressions))
         scratch = getattr(self._local, "scratch", None)
         if scratch is None:
             scratch = self._local.scratch = hyperscan.Scratch(self._database)
@@ -88,6 +87,14 @@ class LiteralSet:
                 ends = part_ends(list(map(len, parts)))
             fired.setdefault(bisect_right(ends, end), set()).update(ids)
         return fired
+
+
+def _compile(expressions: list[bytes]) -> Any:
+    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    database.compile(
+        expressions=expressions, ids=list(range(len(expressions))), elements=len(expressions), literal=True
+    )
+    return database
 
 
 def part_ends(lengths: list[int]) -> list[int]:

@@ -36,6 +36,7 @@ from sigma.types import (
 
 from mamori.detect import regexes
 from mamori.detect.codegen import regex_spec, shape, string_parts
+from mamori.detect.databases import DatabaseStore
 from mamori.detect.errors import RuleCompileError
 from mamori.detect.literals import LiteralSet
 from mamori.detect.matchers import KEYWORDS, compile_untrusted_regex, original_value
@@ -302,7 +303,10 @@ class Bucket:
         self.reads = None if reads is None or self.reads is None else self.reads | reads
 
     @classmethod
-    def build(cls, rules: Iterable[tuple[int, Triggers, frozenset[str] | None]]) -> Bucket:
+    def build(
+        cls, rules: Iterable[tuple[int, Triggers, frozenset[str] | None]], store: DatabaseStore | None = None
+    ) -> Bucket:
+        """``store``: where compiled Hyperscan databases are kept between processes (None: nowhere)."""
         bucket = cls()
         tables: dict[str, dict[str, dict[str, list[int]]]] = {"eq": {}, "sub": {}, "re": {}, "not": {}, "ref": {}}
         members: list[int] = []
@@ -315,12 +319,14 @@ class Bucket:
             for name, kind, lit in found:
                 tables[kind].setdefault(name or "", {}).setdefault(lit, []).append(index)
         eq, sub = tables["eq"], tables["sub"]
-        bucket.regex_sets = {f: RegexSet(t) for f, t in tables["re"].items()}
+        bucket.regex_sets = {f: RegexSet(t, store) for f, t in tables["re"].items()}
         bucket.negations = {f: Negations(t) for f, t in tables["not"].items()}
         bucket.references = {(f, other): tuple(ix) for f, t in tables["ref"].items() for other, ix in t.items()}
         bucket.members = tuple(members)
         bucket.eq = {f: {lit: tuple(ix) for lit, ix in t.items()} for f, t in eq.items() if f}
-        bucket.literal_sets = {f: LiteralSet({lit: tuple(ix) for lit, ix in t.items()}) for f, t in sub.items()}
+        bucket.literal_sets = {
+            f: LiteralSet({lit: tuple(ix) for lit, ix in t.items()}, store=store) for f, t in sub.items()
+        }
         bucket.sub = {f: literals.automaton for f, literals in bucket.literal_sets.items() if f}
         names = bucket.sub.keys() | bucket.eq.keys()
         bucket.by_field = {f: (bucket.sub.get(f), bucket.eq.get(f)) for f in names}

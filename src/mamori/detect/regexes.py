@@ -26,6 +26,8 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from mamori.detect.databases import DatabaseStore
+
 try:  # an optional accelerator: without it these rules are candidates of every event, as before
     import hyperscan
 except ImportError:  # pragma: no cover - the lockfile installs it on x86-64 and aarch64 Linux
@@ -59,8 +61,9 @@ _COUNTS = re.compile(r"\\\{|\{(\d*)(?:,(\d*))?\}")  # an escaped brace, or a cou
 class RegexSet:
     """The regexes of one field of one route, each naming the rules it triggers."""
 
-    def __init__(self, table: Mapping[str, Iterable[int]]) -> None:
-        self.patterns = list(table)
+    def __init__(self, table: Mapping[str, Iterable[int]], store: DatabaseStore | None = None) -> None:
+        self.store = store or DatabaseStore()
+        self.patterns = sorted(table)  # a stable order: the kept database's key depends on it
         self.ids = [frozenset(table[p]) for p in self.patterns]
         self.every = frozenset().union(*self.ids)  # what a value Hyperscan may not judge fires
         self._compiled: tuple[Any, frozenset[int]] | None = None
@@ -93,7 +96,8 @@ class RegexSet:
     def _build(self) -> tuple[Any, frozenset[int]]:
         """The database of every pattern Hyperscan compiles, and the rules of those it refuses."""
         everything = list(range(len(self.patterns)))
-        database = _compile(self.patterns, everything)
+        expressions = [p.encode("ascii") for p in self.patterns]
+        database = self.store.get("prefilter", _FLAGS, expressions, lambda: _compile(self.patterns, everything))
         if database is not None:
             return database, frozenset()
         usable = [i for i in everything if _compile(self.patterns, [i]) is not None]  # find the ones refused

@@ -13,6 +13,7 @@ from types import CodeType
 from typing import Any
 
 from mamori.detect.compiler import Plan, Predicate, build_predicate
+from mamori.detect.databases import DatabaseStore
 from mamori.detect.errors import RuleCompileError
 from mamori.detect.matchers import KEYWORDS
 from mamori.detect.prefilter import Bucket, Triggers
@@ -25,8 +26,12 @@ Entry = tuple[int, Triggers, frozenset[str] | None]
 class RuleSet:
     """Immutable once built: an engine swaps whole rule sets on reload."""
 
-    def __init__(self, plans: Iterable[Plan], codes: dict[int, CodeType] | None = None) -> None:
-        """``codes``: bytecode by position in ``plans`` (from the cache): loading then skips ``compile``."""
+    def __init__(
+        self, plans: Iterable[Plan], codes: dict[int, CodeType] | None = None, store: DatabaseStore | None = None
+    ) -> None:
+        """``codes``: bytecode by position in ``plans`` (from the cache): loading then skips ``compile``;
+        ``store``: where the prefilter's compiled Hyperscan databases are kept between processes."""
+        self.store = store or DatabaseStore()
         self.plans: list[Plan] = []
         self.predicates: list[Predicate] = []
         self.broken: list[tuple[Plan, str]] = []
@@ -62,9 +67,9 @@ class RuleSet:
         self.channel_buckets: dict[ChannelKey, Bucket] = {}
         for (channel, event_id), entries in by_channel.items():
             extra = by_channel.get((channel, None), []) if event_id is not None else []
-            self.channel_buckets[(channel, event_id)] = Bucket.build(sorted(entries + extra) + everywhere)
-        self.source_buckets = {s: Bucket.build(e + everywhere) for s, e in by_source.items()}
-        self.default_bucket = Bucket.build(everywhere)
+            self.channel_buckets[(channel, event_id)] = Bucket.build(sorted(entries + extra) + everywhere, self.store)
+        self.source_buckets = {s: Bucket.build(e + everywhere, self.store) for s, e in by_source.items()}
+        self.default_bucket = Bucket.build(everywhere, self.store)
 
     def routes_to_rules(self, channel: Any, event_id: Any, source: Any) -> bool:
         """Whether an event with these routing values reaches any rule (remembered: logs repeat a few routes)."""
