@@ -13,14 +13,48 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-try:  # an optional accelerator (see detect.literals)
+try:  # an optional accelerator: its users (detect.literals, detect.regexes) have a path without it
     import hyperscan
 except ImportError:  # pragma: no cover - the lockfile installs it on x86-64 and aarch64 Linux
     hyperscan = None  # type: ignore[assignment]
+
+T = TypeVar("T")
+
+
+class OnFirstUse(Generic[T]):
+    """A value built on first use, once even when threads race, with a Hyperscan scratch space per thread.
+
+    Why: most routes of a big rule set never see an event, so their databases are built only when one does; and
+    a scratch space serves one scan at a time, while the live pipeline detects batches in several threads.
+    """
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._build = build
+        self._value: T | None = None
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    def get(self) -> T:
+        value = self._value
+        if value is None:
+            with self._lock:
+                if self._value is None:
+                    self._value = self._build()
+                value = self._value
+        return value
+
+    def scratch(self, database: Any) -> Any:
+        """This thread's scratch space for ``database`` (one database per instance)."""
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = hyperscan.Scratch(database)
+        return scratch
+
 
 _FORMAT = "1"  # bump when what a key covers changes
 
@@ -64,3 +98,6 @@ def _key(kind: str, flags: int, expressions: Sequence[bytes]) -> str:
         digest.update(len(expression).to_bytes(8, "big"))
         digest.update(expression)
     return digest.hexdigest()[:40]
+
+
+__all__ = ["DatabaseStore", "OnFirstUse", "hyperscan"]

@@ -8,7 +8,6 @@ touches: rules never contain NUL in practice, and a prefilter may over-approxima
 
 from __future__ import annotations
 
-import threading
 from bisect import bisect_right
 from collections.abc import Mapping
 from itertools import accumulate
@@ -17,12 +16,7 @@ from typing import Any
 
 import ahocorasick
 
-from mamori.detect.databases import DatabaseStore
-
-try:  # an optional accelerator: every platform has the pyahocorasick path
-    import hyperscan
-except ImportError:  # pragma: no cover - the lockfile installs it on x86-64 and aarch64 Linux
-    hyperscan = None  # type: ignore[assignment]
+from mamori.detect.databases import DatabaseStore, OnFirstUse, hyperscan  # hyperscan: None where not installed
 
 Fired = dict[int, set[int]]  # part index → rule indices
 
@@ -44,33 +38,22 @@ class LiteralSet:
         for lit, ids in zip(self.literals, self.ids, strict=True):
             self.automaton.add_word(lit, ids)
         self.automaton.make_automaton()
-        self._database: Any = None
         self.hyperscan = use_hyperscan and hyperscan is not None and bool(self.literals)
-        # Hyperscan's scratch space may serve one scan at a time: the live pipeline detects batches in several
-        # threads, so each thread gets its own (made for this database), and compiling happens once.
-        self._compile = threading.Lock()
-        self._local = threading.local()
+        self._database: OnFirstUse[Any] = OnFirstUse(self._build)
 
     def fired(self, joined: str, parts: list[str]) -> Fired:
         """Which rules fire in which part of ``joined`` (= NUL.join(parts))."""
         return self._fired_hyperscan(joined) if self.hyperscan else self._fired_automaton(joined, parts)
 
-    def _database_and_scratch(self) -> tuple[Any, Any]:
-        if self._database is None:
-            with self._compile:  # compiled on first use: most routes of a big rule set never see an event
-                if self._database is None:
-                    expressions = [lit.encode("utf-8", "surrogatepass") for lit in self.literals]
-                    self._database = self.store.get("literal", 0, expressions, lambda: _compile(expressions))
-        scratch = getattr(self._local, "scratch", None)
-        if scratch is None:
-            scratch = self._local.scratch = hyperscan.Scratch(self._database)
-        return self._database, scratch
+    def _build(self) -> Any:
+        expressions = [lit.encode("utf-8", "surrogatepass") for lit in self.literals]
+        return self.store.get("literal", 0, expressions, lambda: _compile(expressions))
 
     def _fired_hyperscan(self, joined: str) -> Fired:
-        database, scratch = self._database_and_scratch()
+        database = self._database.get()
         data = joined.encode("utf-8", "surrogatepass")
         hits: list[tuple[int, int]] = []
-        database.scan(data, match_event_handler=_collector(hits), scratch=scratch)
+        database.scan(data, match_event_handler=_collector(hits), scratch=self._database.scratch(database))
         if not hits:
             return {}
         ends = part_ends(list(map(len, data.split(b"\x00"))))

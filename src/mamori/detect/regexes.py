@@ -22,16 +22,11 @@ DFA runs out of memory, which a hostile value can provoke.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from mamori.detect.databases import DatabaseStore
-
-try:  # an optional accelerator: without it these rules are candidates of every event, as before
-    import hyperscan
-except ImportError:  # pragma: no cover - the lockfile installs it on x86-64 and aarch64 Linux
-    hyperscan = None  # type: ignore[assignment]
+# hyperscan: None where not installed — these rules are then candidates of every event, as before
+from mamori.detect.databases import DatabaseStore, OnFirstUse, hyperscan
 
 _NOT_FOR_HYPERSCAN = re.compile(r"\\[xpP]\{|\\[pP]|\(\?[a-zA-Z-]*m|\\C")
 
@@ -66,32 +61,21 @@ class RegexSet:
         self.patterns = sorted(table)  # a stable order: the kept database's key depends on it
         self.ids = [frozenset(table[p]) for p in self.patterns]
         self.every = frozenset().union(*self.ids)  # what a value Hyperscan may not judge fires
-        self._compiled: tuple[Any, frozenset[int]] | None = None
-        self._compile = threading.Lock()
-        self._local = threading.local()  # Hyperscan scratch space serves one scan at a time: one per thread
+        self._compiled: OnFirstUse[tuple[Any, frozenset[int]]] = OnFirstUse(self._build)
 
     def fired(self, text: str) -> frozenset[int]:
         """The rules whose pattern may occur in ``text`` (runs once per distinct value: kept lean)."""
         if not text.isascii() or "\x0b" in text:  # a value Hyperscan may misjudge (see the module docstring)
             return self.every
-        database, failed = self._compiled or self._database()
+        database, failed = self._compiled.get()
         if database is None:
             return self.every
-        scratch = getattr(self._local, "scratch", None)
-        if scratch is None:
-            scratch = self._local.scratch = hyperscan.Scratch(database)
         found: list[int] = []
+        scratch = self._compiled.scratch(database)
         database.scan(text.encode("ascii"), match_event_handler=_append, context=found, scratch=scratch)
         if not found:
             return failed
         return failed.union(*(self.ids[i] for i in found))
-
-    def _database(self) -> tuple[Any, frozenset[int]]:
-        if self._compiled is None:
-            with self._compile:  # compiled on first use: most routes of a big rule set never see an event
-                if self._compiled is None:
-                    self._compiled = self._build()
-        return self._compiled
 
     def _build(self) -> tuple[Any, frozenset[int]]:
         """The database of every pattern Hyperscan compiles, and the rules of those it refuses."""
