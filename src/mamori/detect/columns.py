@@ -15,7 +15,7 @@ No library does this (pyahocorasick and Hyperscan search one buffer; attributing
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from itertools import compress, repeat
 from typing import Any
 
@@ -181,13 +181,7 @@ def _regex_candidates(regex_set: RegexSet, raw: list[Any], distinct: _Distinct |
         for value, candidates in zip(raw, found, strict=True):
             regex_candidates(regex_set, value, candidates)
         return
-    fired: dict[Hashable, set[int]] = {}
-    for value in distinct.values:
-        if value is not None:
-            ids = regex_set.fired(value if value.__class__ is str else str(value))
-            if ids:
-                fired[value] = ids  # type: ignore[assignment]
-    _spread(fired, raw, found)
+    _spread_judged(distinct, raw, found, lambda value, _: _NOTHING if value is None else regex_set.fired(str(value)))
 
 
 def _other_triggers(
@@ -221,9 +215,22 @@ def _negation_candidates(
         for value, candidates in zip(raw, found, strict=True):
             candidates.update(negations.fired(low_value(value)))
         return
+    _spread_judged(distinct, raw, found, lambda value, text: negations.fired(None if value is None else text))
+
+
+_NOTHING: frozenset[int] = frozenset()
+
+
+def _spread_judged(
+    distinct: _Distinct,
+    raw: list[Any],
+    found: list[set[int]],
+    judge: Callable[[Hashable, str], frozenset[int]],
+) -> None:
+    """Give each event the rules ``judge`` names for its value, asked once per distinct (original, lowered)."""
     fired: dict[Hashable, set[int]] = {}
     for value, text in zip(distinct.values, distinct.parts, strict=True):
-        ids = negations.fired(None if value is None else text)
+        ids = judge(value, text)
         if ids:
             fired[value] = ids  # type: ignore[assignment]
     _spread(fired, raw, found)

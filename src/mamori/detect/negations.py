@@ -76,7 +76,7 @@ class Negations:
 
 
 def _parse(spec: str) -> list[tuple[str, str]]:
-    return [(test.partition("\x00")[0], test.partition("\x00")[2]) for test in spec.split("\x01")]
+    return [(kind, literal) for kind, _, literal in (test.partition("\x00") for test in spec.split("\x01"))]
 
 
 def _passes(value: str, kind: str, literal: str) -> bool:
