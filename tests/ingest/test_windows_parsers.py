@@ -238,3 +238,15 @@ def test_typed_record_reading_equals_generic_reading_on_real_records() -> None:
             _same(record["data"])
             typed += _typed(record["data"]) is not None
     assert typed > 8000  # the typed path takes (nearly) every real record
+
+
+def test_without_raw_the_reader_keeps_no_original_json_on_either_path() -> None:
+    from mamori.ingest.parsers.windows import _read_generic
+    from tests.conftest import shared_data
+
+    path = next(iter(sorted(shared_data("evtx", "evtx-attack-samples").rglob("*.evtx"))))
+    events = [e for e in EvtxParser(raw=False).parse_file(str(path), origin="t") if isinstance(e, dict)]
+    assert events and all(e["raw"] == "" for e in events)  # the typed path
+    odd = orjson.dumps({"System": CRATE["Event"]["System"], "EventData": {"Image": "x"}}).decode()  # no "Event"
+    event = _read_generic({"data": odd}, odd, "", "t", None, {})  # the generic path, as the reader calls it
+    assert isinstance(event, dict) and event["raw"] == "" and event["Image"] == "x"

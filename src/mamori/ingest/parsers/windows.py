@@ -450,7 +450,7 @@ class EvtxParser:
             head = file.getvalue() if isinstance(file, io.BytesIO) else b""  # kept as evidence (truncated)
             yield ParseFailure.of(f"not a readable EVTX file: {exc}", f"{origin}:file", head)
             return
-        keep, keep_raw = self.keep, self.raw
+        keep, keep_raw = self.keep, self.raw  # keep_raw False: events carry an empty ``raw``, whichever path
         routes: Routes = {}
         # Logs come in runs of one kind: after a record no rule reads, the next is first decoded only as far as
         # its route (half the cost of a whole record), in case it is turned down too.
@@ -472,7 +472,8 @@ class EvtxParser:
                     unrouted_before = keep is not None and not _kept_route(system.Channel, system.EventID, keep, routes)
                     item = UNROUTED if unrouted_before else _flatten_record(typed, data if keep_raw else "")
                 except (msgspec.ValidationError, msgspec.DecodeError, ValueError, TypeError, AttributeError):
-                    item = _read_generic(record, data, origin, keep, routes)  # another shape, or bad JSON
+                    # another shape, or bad JSON (a failure keeps the record as evidence either way)
+                    item = _read_generic(record, data, data if keep_raw else "", origin, keep, routes)
                     unrouted_before = False
                 yield item
             if done:
@@ -501,11 +502,11 @@ class EvtxParser:
 
 
 def _read_generic(
-    record: dict[str, Any], data: Any, origin: str, keep: KeepRecord | None, routes: Routes
+    record: dict[str, Any], data: Any, raw: Any, origin: str, keep: KeepRecord | None, routes: Routes
 ) -> Event | ParseFailure | Unrouted:
     try:
         doc = orjson.loads(data)
-        return UNROUTED if keep is not None and not _kept(doc, keep, routes) else flatten_evtx_json(doc, data)
+        return UNROUTED if keep is not None and not _kept(doc, keep, routes) else flatten_evtx_json(doc, raw)
     except (orjson.JSONDecodeError, ValueError, TypeError, AttributeError) as exc:
         return _bad_record(record, origin, exc)
 
