@@ -31,7 +31,6 @@ class RuleSet:
     ) -> None:
         """``codes``: bytecode by position in ``plans`` (from the cache): loading then skips ``compile``;
         ``store``: where the prefilter's compiled Hyperscan databases are kept between processes."""
-        self.store = store or DatabaseStore()
         self.plans: list[Plan] = []
         self.predicates: list[Predicate] = []
         self.broken: list[tuple[Plan, str]] = []
@@ -46,9 +45,9 @@ class RuleSet:
         # rules that read the joined keyword text (the engine adds it to a view only when one is a candidate)
         self.keyword_rules = frozenset(i for i, p in enumerate(self.plans) if p.reads is None or KEYWORDS in p.reads)
         self._routes: dict[tuple[Any, ...], bool] = {}
-        self._index()
+        self._index(store or DatabaseStore())
 
-    def _index(self) -> None:
+    def _index(self, store: DatabaseStore) -> None:
         by_channel: dict[ChannelKey, list[Entry]] = {}
         by_source: dict[str, list[Entry]] = {}
         everywhere: list[Entry] = []
@@ -67,9 +66,9 @@ class RuleSet:
         self.channel_buckets: dict[ChannelKey, Bucket] = {}
         for (channel, event_id), entries in by_channel.items():
             extra = by_channel.get((channel, None), []) if event_id is not None else []
-            self.channel_buckets[(channel, event_id)] = Bucket.build(sorted(entries + extra) + everywhere, self.store)
-        self.source_buckets = {s: Bucket.build(e + everywhere, self.store) for s, e in by_source.items()}
-        self.default_bucket = Bucket.build(everywhere, self.store)
+            self.channel_buckets[(channel, event_id)] = Bucket.build(sorted(entries + extra) + everywhere, store)
+        self.source_buckets = {s: Bucket.build(e + everywhere, store) for s, e in by_source.items()}
+        self.default_bucket = Bucket.build(everywhere, store)
 
     def routes_to_rules(self, channel: Any, event_id: Any, source: Any) -> bool:
         """Whether an event with these routing values reaches any rule (remembered: logs repeat a few routes)."""
