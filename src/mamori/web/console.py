@@ -26,12 +26,14 @@ from mamori.api.deps import SESSION_COOKIE, DbSession, PlatformDep, UserCaller
 from mamori.api.routes.auth import set_session_cookie
 from mamori.core.errors import AuthenticationRequired, MamoriError
 from mamori.core.severity import Severity
+from mamori.i18n import install as install_i18n
 from mamori.incidents.enums import Category
 from mamori.ingest import service as ingest
 from mamori.web.charts import stacked_daily
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+install_i18n(templates.env)
 templates.env.filters["pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False, default=str)
 router = APIRouter(include_in_schema=False)
 

@@ -10,6 +10,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from mamori.cases.report import IncidentReport
+from mamori.i18n import install as install_i18n
 from mamori.incidents.enums import Phase
 
 HERE = Path(__file__).parent
@@ -17,6 +18,8 @@ _env = Environment(
     loader=FileSystemLoader(str(HERE / "templates")),
     autoescape=select_autoescape(default=True, default_for_string=True),
 )
+
+install_i18n(_env)
 
 
 def hours(seconds: float | None) -> str:
