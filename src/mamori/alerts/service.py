@@ -367,7 +367,7 @@ def triage(session: Session, *, principal: Principal, alert_id: int, action: Tri
 
 def bulk_triage(session: Session, *, principal: Principal, request: BulkTriage) -> BulkResult:
     """The same action on many alerts. Each alert is checked (visibility, permission, state) and changed or
-    refused on its own, in its own savepoint, and audited on its own; a refusal never undoes the others."""
+    refused on its own, and audited on its own; a refusal never undoes the others."""
     if request.action == "close" and request.resolution is None:
         raise ValidationFailed("closing needs a resolution", where="resolution")
     if request.action == "close" and not (request.comment or "").strip():
@@ -379,9 +379,11 @@ def bulk_triage(session: Session, *, principal: Principal, request: BulkTriage) 
 
 
 def _triage_one(session: Session, principal: Principal, alert_id: int, action: TriageAction) -> BulkOutcome:
+    # No savepoint around each alert: `triage` refuses (raises) before it changes anything, so a refused alert
+    # leaves nothing behind; and on SQLite a SAVEPOINT opens a deferred transaction whose reads pin a snapshot,
+    # so its first write fails at once ("database is locked") when a worker committed in between.
     try:
-        with session.begin_nested():
-            alert = triage(session, principal=principal, alert_id=alert_id, action=action, bulk=True)
+        alert = triage(session, principal=principal, alert_id=alert_id, action=action, bulk=True)
     except MamoriError as exc:
         return BulkOutcome(id=alert_id, ok=False, error=type(exc).__name__, message=exc.message)
     return BulkOutcome(id=alert.id, ok=True, status=alert.status)
