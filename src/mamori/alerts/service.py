@@ -23,6 +23,7 @@ from mamori.bus import subjects
 from mamori.core.errors import Conflict, MamoriError, NotFound, ValidationFailed
 from mamori.core.messages import RAW, Detection, Event
 from mamori.core.severity import Severity
+from mamori.i18n import _
 from mamori.storage.outbox import enqueue, enqueue_many
 
 MAX_EVENT_RAW = 4096
@@ -271,7 +272,7 @@ def _assigned_to(principal: Principal, wanted: str) -> ColumnElement[bool]:
         return Alert.assignee_id.is_(None)
     if wanted == "me":
         if principal.user_id is None:
-            raise ValidationFailed("an API token is not a person: 'me' needs a console user", where="assignee")
+            raise ValidationFailed(_("an API token is not a person: 'me' needs a console user"), where="assignee")
         return Alert.assignee_id == principal.user_id
     return Alert.assignee_id == int(wanted)
 
@@ -369,9 +370,9 @@ def bulk_triage(session: Session, *, principal: Principal, request: BulkTriage) 
     """The same action on many alerts. Each alert is checked (visibility, permission, state) and changed or
     refused on its own, and audited on its own; a refusal never undoes the others."""
     if request.action == "close" and request.resolution is None:
-        raise ValidationFailed("closing needs a resolution", where="resolution")
+        raise ValidationFailed(_("closing needs a resolution"), where="resolution")
     if request.action == "close" and not (request.comment or "").strip():
-        raise ValidationFailed("closing several alerts at once needs a reason", where="comment")
+        raise ValidationFailed(_("closing several alerts at once needs a reason"), where="comment")
     action = TriageAction.model_validate(request.model_dump(exclude={"ids"}))
     results = [_triage_one(session, principal, alert_id, action) for alert_id in dict.fromkeys(request.ids)]
     done = sum(1 for r in results if r.ok)
