@@ -94,6 +94,7 @@ def test_bulk_triage_of_scanner_alerts_from_the_list(page: Any, server: Server) 
     expect(page.locator("table.alerts tbody tr", has_text="acknowledged")).to_have_count(5)
     page.check("#select-all")
     page.select_option("#bulk-assignee", label="org_officer-mof")
+    shot(page, "alerts-bulk-bar")
     page.click("#bulk-assign")
     assert page.inner_text("#bulk-summary") == "6 done, 0 refused."
     page.click("#bulk-back")
