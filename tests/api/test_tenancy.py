@@ -8,7 +8,7 @@ with a path parameter this test cannot fill fails the test until it is taught.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
@@ -167,9 +167,15 @@ def plant_website(platform: Platform) -> tuple[int, str]:
         return site.id, snapshot.html_sha256
 
 
-def body_for(path: str) -> dict[str, Any]:
+def body_for(path: str, ids: dict[str, Any]) -> dict[str, Any]:
     """A plausible, valid body aimed at the other ministry."""
     samples: dict[str, dict[str, Any]] = {
+        "/api/v1/alerts/bulk": {
+            "ids": [ids["alert_id"]],
+            "action": "close",
+            "resolution": "false_positive",
+            "comment": "x",
+        },
         "/api/v1/orgs": {"id": "stolen", "name": MARKER, "kind": "ministry"},
         "/api/v1/users": {
             "username": "intruder",
@@ -254,7 +260,7 @@ def test_no_route_leaks_or_changes_another_ministrys_objects(
             continue
         for method in (m.upper() for m in operations):
             url = fill(path, ids)
-            kwargs: dict[str, Any] = {"json": body_for(path)} if method in {"POST", "PUT", "PATCH"} else {}
+            kwargs: dict[str, Any] = {"json": body_for(path, ids)} if method in {"POST", "PUT", "PATCH"} else {}
             if path in ORG_FILTERED:
                 kwargs["params"] = {"org": "mofa"}
             response = client.request(method, url, **kwargs)
@@ -262,5 +268,54 @@ def test_no_route_leaks_or_changes_another_ministrys_objects(
             assert MARKER not in response.text, f"{method} {url} leaked: {response.status_code} {response.text[:300]}"
             if "{" in path:
                 assert response.status_code in (403, 404, 401, 422), f"{method} {url} → {response.status_code}"
+            if path == "/api/v1/alerts/bulk" and response.status_code == 200:  # answered per id: refused
+                assert response.json()["done"] == 0, response.text
     assert snapshot(platform) == before
     assert walked >= 15
+
+
+def test_bulk_and_assign_never_reach_across_ministries(client: TestClient, platform: Platform) -> None:
+    """A ministry officer can neither bulk-triage the other ministry's alert nor give their own alerts to the
+    other ministry's people; the choice of assignees names only people who may triage the alert."""
+    ids = plant(client, platform)
+    with platform.db.session() as s:
+        (folded,) = alerts.fold(
+            s,
+            [
+                Detection(
+                    producer="sigma",
+                    rule_id="scan",
+                    rule_title="Vulnerability Scanner User Agent",
+                    severity=Severity.MEDIUM,
+                    org="mof",
+                    timestamp=datetime.now(UTC),
+                    entities={"client_ip": "192.0.2.77"},
+                )
+            ],
+        )
+        ours = folded.alert.id
+        theirs_before = s.execute(select(Alert.status, Alert.assignee_id).where(Alert.id == ids["alert_id"])).one()
+    login(client, "org_officer-mof")
+    mixed = client.post(
+        "/api/v1/alerts/bulk",
+        json={"ids": [ours, ids["alert_id"]], "action": "close", "resolution": "benign_positive", "comment": "scan"},
+    )
+    assert mixed.status_code == 200, mixed.text
+    outcome = {r["id"]: r for r in mixed.json()["results"]}
+    assert outcome[ours]["ok"] and outcome[ids["alert_id"]]["error"] == "NotFound"
+    assert MARKER not in mixed.text
+    outsider = ids["user_id"]  # org_officer-mofa
+    given = client.post("/api/v1/alerts/bulk", json={"ids": [ours], "action": "assign", "assignee_id": outsider})
+    assert given.status_code == 200 and given.json()["results"][0]["error"] == "ValidationFailed"
+    single = client.post(f"/api/v1/alerts/{ours}/actions", json={"action": "assign", "assignee_id": outsider})
+    assert single.status_code == 422 and single.json()["error"] == "ValidationFailed"
+    people = client.get(f"/api/v1/alerts/{ours}/assignees")
+    assert people.status_code == 200
+    names = {p["username"] for p in people.json()}
+    assert "national_analyst-ncc" in names and "org_officer-mof" in names
+    assert not {n for n in names if n.endswith("-mofa")}
+    with platform.db.session() as s:
+        mine = s.get(Alert, ours)
+        assert mine is not None and mine.assignee_id is None and mine.status == "closed"
+        theirs = s.execute(select(Alert.status, Alert.assignee_id).where(Alert.id == ids["alert_id"])).one()
+        assert theirs == theirs_before

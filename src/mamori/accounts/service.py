@@ -7,13 +7,13 @@ import secrets
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
-from mamori.accounts.enums import OrgKind, Role
+from mamori.accounts.enums import NATIONAL_ROLES, OrgKind, Role
 from mamori.accounts.models import AccessGrant, ApiToken, LoginSession, Membership, Organisation, User
 from mamori.accounts.passwords import hash_password, verify_password
-from mamori.accounts.principal import Principal
+from mamori.accounts.principal import PERMISSIONS, Principal
 from mamori.accounts.schemas import OrgIn, TokenIn, UserIn
 from mamori.audit import service as audit
 from mamori.core.errors import AuthenticationRequired, Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -129,6 +129,25 @@ def set_user_active(session: Session, *, principal: Principal, user_id: int, act
         org_id=user.memberships[0].org_id if user.memberships else None,
     )
     return user
+
+
+def holders_of(session: Session, *, action: str, orgs: frozenset[str] | None) -> Sequence[User]:
+    """Active users allowed `action` in at least one of these organisations (None: in any), by name.
+
+    The same rule as `Principal.can`, as one query: a role held in the organisation itself, or a national role
+    held in a national organisation (which reaches every organisation).
+    """
+    allowed = PERMISSIONS.get(action, frozenset())
+    national = select(Organisation.id).where(Organisation.kind == OrgKind.NATIONAL.value)
+    held_nationally = and_(
+        Membership.role.in_([r.value for r in allowed & NATIONAL_ROLES]), Membership.org_id.in_(national)
+    )
+    held_here: ColumnElement[bool] = Membership.role.in_([r.value for r in allowed])
+    if orgs is not None:
+        held_here = and_(held_here, Membership.org_id.in_(orgs))
+    members = select(Membership.user_id).where(or_(held_here, held_nationally))
+    query = select(User).where(User.active.is_(True), User.id.in_(members)).order_by(User.username)
+    return session.scalars(query).all()
 
 
 def principal_for(session: Session, user: User) -> Principal:

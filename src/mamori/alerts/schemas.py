@@ -35,6 +35,9 @@ class AlertFilter(BaseModel):
     rule_id: str | None = None
     q: str | None = Field(default=None, max_length=200, description="Substring of the title or an entity.")
     since: datetime | None = None
+    assignee: str | None = Field(
+        default=None, pattern=r"^(me|none|\d{1,12})?$", description="'me', 'none' (unassigned) or a user id."
+    )
     limit: int = Field(default=50, ge=1, le=500)
     offset: int = Field(default=0, ge=0)
 
@@ -44,6 +47,38 @@ class TriageAction(BaseModel):
     assignee_id: int | None = None
     resolution: Resolution | None = None
     comment: str | None = Field(default=None, max_length=10_000)
+
+
+BULK_MAX = 500  # one page of the console list at its largest
+
+
+class BulkTriage(TriageAction):
+    """One triage action for many alerts at once; each alert is checked and answered on its own."""
+
+    ids: list[int] = Field(min_length=1, max_length=BULK_MAX)
+
+
+class BulkOutcome(BaseModel):
+    id: int
+    ok: bool
+    status: str | None = None  # the alert's status afterwards, when it was changed
+    error: str | None = None  # the error's class name, as in the API's error answers
+    message: str | None = None
+
+
+class BulkResult(BaseModel):
+    done: int
+    failed: int
+    results: list[BulkOutcome]
+
+
+class AssigneeOut(BaseModel):
+    """A person an alert can be given to: named, never just a number."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    username: str
+    display_name: str
 
 
 class CommentOut(BaseModel):

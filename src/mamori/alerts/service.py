@@ -9,20 +9,21 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, Text, cast, func, insert, or_, select
+from sqlalchemy import ColumnElement, Select, Text, cast, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from mamori.accounts.models import User
 from mamori.accounts.principal import Principal
-from mamori.accounts.service import principal_for
+from mamori.accounts.service import holders_of, principal_for
 from mamori.alerts.enums import AlertStatus, Resolution
 from mamori.alerts.models import Alert, AlertComment, AlertDetection, AlertEvent, DailyCount
-from mamori.alerts.schemas import AlertFilter, TriageAction
+from mamori.alerts.schemas import AlertFilter, BulkOutcome, BulkResult, BulkTriage, TriageAction
 from mamori.audit import service as audit
 from mamori.bus import subjects
-from mamori.core.errors import Conflict, NotFound, ValidationFailed
+from mamori.core.errors import Conflict, MamoriError, NotFound, ValidationFailed
 from mamori.core.messages import RAW, Detection, Event
 from mamori.core.severity import Severity
+from mamori.i18n import _
 from mamori.storage.outbox import enqueue, enqueue_many
 
 MAX_EVENT_RAW = 4096
@@ -248,6 +249,8 @@ def list_(session: Session, *, principal: Principal, filters: AlertFilter) -> tu
         query = query.where(Alert.rule_id == filters.rule_id)
     if filters.since:
         query = query.where(Alert.last_seen >= filters.since)
+    if filters.assignee:
+        query = query.where(_assigned_to(principal, filters.assignee))
     if filters.q:
         pattern = "%" + filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(
@@ -261,6 +264,17 @@ def list_(session: Session, *, principal: Principal, filters: AlertFilter) -> tu
         query.order_by(Alert.last_seen.desc(), Alert.id.desc()).limit(filters.limit).offset(filters.offset)
     ).all()
     return rows, total
+
+
+def _assigned_to(principal: Principal, wanted: str) -> ColumnElement[bool]:
+    """'none' (nobody), 'me' (the caller) or a user id. Only narrows what the caller already sees."""
+    if wanted == "none":
+        return Alert.assignee_id.is_(None)
+    if wanted == "me":
+        if principal.user_id is None:
+            raise ValidationFailed(_("an API token is not a person: 'me' needs a console user"), where="assignee")
+        return Alert.assignee_id == principal.user_id
+    return Alert.assignee_id == int(wanted)
 
 
 def get(session: Session, *, principal: Principal, alert_id: int) -> Alert:
@@ -286,10 +300,36 @@ def comments_of(session: Session, *, principal: Principal, alert_id: int) -> Seq
 # --- triage --------------------------------------------------------------------------------------------
 
 
-def triage(session: Session, *, principal: Principal, alert_id: int, action: TriageAction) -> Alert:
+def assignees_for(session: Session, *, principal: Principal, alert_id: int) -> Sequence[User]:
+    """The people this alert may be given to: whoever may triage its organisation (national analysts, that
+    ministry's officers...), and only for a caller who may triage it."""
     alert = get(session, principal=principal, alert_id=alert_id)
     principal.require("alerts.triage", alert.org_id)
-    details: dict[str, object] = {}
+    return holders_of(session, action="alerts.triage", orgs=frozenset({alert.org_id}))
+
+
+def triagers(session: Session, *, principal: Principal) -> Sequence[User]:
+    """The people who may triage alerts the caller sees: the choices of the list's assignee filter and of a
+    bulk assignment (each alert still checks its own assignee)."""
+    orgs = principal.visible_orgs("alerts.view")
+    if orgs is not None and not orgs:
+        return []
+    return holders_of(session, action="alerts.triage", orgs=orgs)
+
+
+def people_named(session: Session, *, user_ids: Iterable[int | None]) -> dict[int, str]:
+    """Display names of assignees (a person's name, else their username), for showing who holds an alert."""
+    wanted = {i for i in user_ids if i is not None}
+    if not wanted:
+        return {}
+    rows = session.execute(select(User.id, User.display_name, User.username).where(User.id.in_(wanted)))
+    return {user_id: display or username for user_id, display, username in rows}
+
+
+def triage(session: Session, *, principal: Principal, alert_id: int, action: TriageAction, bulk: bool = False) -> Alert:
+    alert = get(session, principal=principal, alert_id=alert_id)
+    principal.require("alerts.triage", alert.org_id)
+    details: dict[str, object] = {"bulk": True} if bulk else {}
     if action.action == "acknowledge":
         _require_status(alert, {AlertStatus.NEW})
         alert.status = AlertStatus.ACKNOWLEDGED.value
@@ -324,6 +364,30 @@ def triage(session: Session, *, principal: Principal, alert_id: int, action: Tri
         payload={"alert_id": alert.id, "org": alert.org_id, "change": action.action},
     )
     return alert
+
+
+def bulk_triage(session: Session, *, principal: Principal, request: BulkTriage) -> BulkResult:
+    """The same action on many alerts. Each alert is checked (visibility, permission, state) and changed or
+    refused on its own, and audited on its own; a refusal never undoes the others."""
+    if request.action == "close" and request.resolution is None:
+        raise ValidationFailed(_("closing needs a resolution"), where="resolution")
+    if request.action == "close" and not (request.comment or "").strip():
+        raise ValidationFailed(_("closing several alerts at once needs a reason"), where="comment")
+    action = TriageAction.model_validate(request.model_dump(exclude={"ids"}))
+    results = [_triage_one(session, principal, alert_id, action) for alert_id in dict.fromkeys(request.ids)]
+    done = sum(1 for r in results if r.ok)
+    return BulkResult(done=done, failed=len(results) - done, results=results)
+
+
+def _triage_one(session: Session, principal: Principal, alert_id: int, action: TriageAction) -> BulkOutcome:
+    # No savepoint around each alert: `triage` refuses (raises) before it changes anything, so a refused alert
+    # leaves nothing behind; and on SQLite a SAVEPOINT opens a deferred transaction whose reads pin a snapshot,
+    # so its first write fails at once ("database is locked") when a worker committed in between.
+    try:
+        alert = triage(session, principal=principal, alert_id=alert_id, action=action, bulk=True)
+    except MamoriError as exc:
+        return BulkOutcome(id=alert_id, ok=False, error=type(exc).__name__, message=exc.message)
+    return BulkOutcome(id=alert.id, ok=True, status=alert.status)
 
 
 def _require_status(alert: Alert, allowed: set[AlertStatus]) -> None:

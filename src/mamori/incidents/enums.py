@@ -7,6 +7,9 @@ class Category(StrEnum):
     DEFACEMENT = "defacement"
     DDOS = "ddos"
     MALWARE = "malware"  # malware or intrusion
+    # Attempts on accounts and exposed applications (brute force, password spraying, web exploits):
+    # "不正アクセス", the term of Japan's Unauthorized Computer Access Law.
+    UNAUTHORISED_ACCESS = "unauthorised_access"
     DATA_LEAK = "data_leak"
     PHISHING = "phishing"
     OTHER = "other"

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from mamori.alerts.models import Alert
 from mamori.core.severity import Severity
 from mamori.incidents import service
-from mamori.incidents.enums import Category, Phase
+from mamori.incidents.categories import category_for
+from mamori.incidents.enums import Phase
 from mamori.incidents.models import Incident, IncidentAlert
 from mamori.incidents.schemas import IncidentIn
 
@@ -62,23 +63,6 @@ DEFAULT_RULES: tuple[GroupingRule, ...] = (
     ),
     GroupingRule("same-rule-same-host", Severity.CRITICAL, ("rule_id", "entity:host"), timedelta(hours=24)),
 )
-
-_CATEGORY_HINTS = (
-    ("deface", Category.DEFACEMENT),
-    ("ddos", Category.DDOS),
-    ("denial", Category.DDOS),
-    ("phish", Category.PHISHING),
-    ("exfil", Category.DATA_LEAK),
-    ("leak", Category.DATA_LEAK),
-)
-
-
-def category_for(alert: Alert) -> Category:
-    text = f"{alert.rule_id} {alert.rule_title} {' '.join(map(str, alert.tags))}".lower()
-    for hint, category in _CATEGORY_HINTS:
-        if hint in text:
-            return category
-    return Category.MALWARE if alert.producer in ("sigma", "correlation", "indicator") else Category.OTHER
 
 
 def group_alert(session: Session, *, alert: Alert, rules: Sequence[GroupingRule] = DEFAULT_RULES) -> Incident | None:

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from mamori.accounts import service as accounts
@@ -20,13 +21,16 @@ from mamori.accounts.schemas import MembershipIn, OrgIn, TokenIn, UserIn
 from mamori.alerts import service as alerts
 from mamori.alerts import stats
 from mamori.alerts.enums import AlertStatus, Resolution
-from mamori.alerts.schemas import AlertFilter, TriageAction
+from mamori.alerts.models import Alert
+from mamori.alerts.schemas import AlertFilter, BulkTriage, TriageAction
 from mamori.api import errors as api_errors
 from mamori.api.deps import SESSION_COOKIE, DbSession, PlatformDep, UserCaller
 from mamori.api.routes.auth import set_session_cookie
-from mamori.core.errors import AuthenticationRequired, MamoriError
+from mamori.core.errors import AuthenticationRequired, MamoriError, NotFound, ValidationFailed
 from mamori.core.severity import Severity
+from mamori.i18n import _
 from mamori.i18n import install as install_i18n
+from mamori.incidents.categories import category_for
 from mamori.incidents.enums import Category
 from mamori.ingest import service as ingest
 from mamori.web.charts import stacked_daily
@@ -124,12 +128,69 @@ def alert_list(
         filters=filters,
         orgs=orgs,
         statuses=list(AlertStatus),
+        people=alerts.triagers(session, principal=principal),
+        names=alerts.people_named(session, user_ids=(a.assignee_id for a in rows)),
+        can_triage_any=principal.visible_orgs("alerts.triage") != frozenset(),
+        here=str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
     )
+
+
+def _list_url(value: str) -> str:
+    """Where to go back to after a bulk action: a page of the alert list, never another site."""
+    return value if value.startswith("/alerts") and not value.startswith("//") else "/alerts"
+
+
+@router.post("/alerts/bulk")
+def alert_bulk(
+    request: Request,
+    session: DbSession,
+    principal: UserCaller,
+    action: Annotated[str, Form(max_length=20)],
+    ids: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies form defaults
+    resolution: Annotated[str, Form(max_length=30)] = "",
+    comment: Annotated[str, Form(max_length=10_000)] = "",
+    assignee_id: Annotated[str, Form(max_length=12)] = "",
+    confirmed: Annotated[str, Form(max_length=3)] = "",
+    back_to: Annotated[str, Form(max_length=2000)] = "/alerts",
+) -> HTMLResponse:
+    chosen = list(dict.fromkeys(int(i) for i in ids if i.isdigit()))
+    if not chosen:
+        raise ValidationFailed(_("Select at least one alert first."), where="ids")
+    context: dict[str, Any] = {"action": action, "back_to": _list_url(back_to), "resolutions": list(Resolution)}
+    if action == "close" and confirmed != "yes":
+        # Closing many alerts is destructive: show what would be closed and ask for a resolution and a reason.
+        selected = _visible_alerts(session, principal, chosen)
+        return page(request, "alerts_bulk.html", principal, confirm=True, selected=selected, **context)
+    try:
+        bulk = BulkTriage(
+            ids=chosen,
+            action=action,
+            resolution=Resolution(resolution) if resolution else None,
+            comment=comment.strip() or None,
+            assignee_id=int(assignee_id) if assignee_id.isdigit() else None,
+        )
+    except ValueError:  # pydantic's ValidationError is one: an unknown action or resolution
+        raise ValidationFailed(_("Unknown bulk action or resolution."), where="action") from None
+    result = alerts.bulk_triage(session, principal=principal, request=bulk)
+    names = alerts.people_named(session, user_ids=[bulk.assignee_id])
+    return page(request, "alerts_bulk.html", principal, confirm=False, result=result, names=names, bulk=bulk, **context)
+
+
+def _visible_alerts(session: Session, principal: Principal, ids: list[int]) -> list[Alert]:
+    found: list[Alert] = []
+    for alert_id in ids:
+        try:
+            found.append(alerts.get(session, principal=principal, alert_id=alert_id))
+        except NotFound:
+            continue  # not the caller's to see: the bulk action will answer "not found" for it
+    return found
 
 
 @router.get("/alerts/{alert_id}")
 def alert_detail(alert_id: int, request: Request, session: DbSession, principal: UserCaller) -> HTMLResponse:
     alert = alerts.get(session, principal=principal, alert_id=alert_id)
+    can_triage = principal.can("alerts.triage", alert.org_id)
+    assignees = alerts.assignees_for(session, principal=principal, alert_id=alert_id) if can_triage else []
     return page(
         request,
         "alert.html",
@@ -138,12 +199,13 @@ def alert_detail(alert_id: int, request: Request, session: DbSession, principal:
         events=alerts.events_of(session, principal=principal, alert_id=alert_id),
         comments=alerts.comments_of(session, principal=principal, alert_id=alert_id),
         resolutions=list(Resolution),
-        can_triage=principal.can("alerts.triage", alert.org_id),
+        can_triage=can_triage,
         can_open_incident=principal.can("incidents.manage", alert.org_id),
         categories=list(Category),
-        users=[u for u in accounts.list_users(session, principal=principal)]
-        if principal.visible_orgs("users.view") != frozenset()
-        else [],
+        suggested_category=category_for(alert),
+        assignees=assignees,
+        i_may_hold_it=any(u.id == principal.user_id for u in assignees),
+        assignee_name=alerts.people_named(session, user_ids=[alert.assignee_id]).get(alert.assignee_id or 0),
     )
 
 

@@ -10,7 +10,15 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from mamori.alerts import service as alerts
-from mamori.alerts.schemas import AlertFilter, AlertOut, CommentOut, TriageAction
+from mamori.alerts.schemas import (
+    AlertFilter,
+    AlertOut,
+    AssigneeOut,
+    BulkResult,
+    BulkTriage,
+    CommentOut,
+    TriageAction,
+)
 from mamori.api.deps import Caller, DbSession, PlatformDep, principal_for_stream
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
@@ -78,3 +86,16 @@ def get_alert(alert_id: int, session: DbSession, principal: Caller) -> AlertDeta
 @router.post("/{alert_id}/actions")
 def act(alert_id: int, action: TriageAction, session: DbSession, principal: Caller) -> AlertOut:
     return AlertOut.model_validate(alerts.triage(session, principal=principal, alert_id=alert_id, action=action))
+
+
+@router.get("/{alert_id}/assignees")
+def assignees(alert_id: int, session: DbSession, principal: Caller) -> list[AssigneeOut]:
+    """Who this alert may be assigned to (people who may triage its organisation), by name."""
+    people = alerts.assignees_for(session, principal=principal, alert_id=alert_id)
+    return [AssigneeOut.model_validate(u) for u in people]
+
+
+@router.post("/bulk")
+def bulk(request: BulkTriage, session: DbSession, principal: Caller) -> BulkResult:
+    """One action for many alerts; the answer says, per id, whether it was done or why not."""
+    return alerts.bulk_triage(session, principal=principal, request=request)

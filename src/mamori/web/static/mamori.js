@@ -28,3 +28,18 @@
     while (feed.children.length > 50) feed.lastElementChild.remove();
   });
 })();
+
+// Alert list: "select all on this page" ticks or clears every row's checkbox for the bulk actions.
+(function () {
+  const all = document.getElementById("select-all");
+  if (!all) return;
+  const rows = function () { return document.querySelectorAll("#bulk-form input.select-row"); };
+  all.addEventListener("change", function () {
+    rows().forEach(function (box) { box.checked = all.checked; });
+  });
+  document.querySelectorAll("#bulk-form input.select-row").forEach(function (box) {
+    box.addEventListener("change", function () {
+      all.checked = Array.prototype.every.call(rows(), function (b) { return b.checked; });
+    });
+  });
+})();
