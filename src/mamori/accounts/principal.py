@@ -83,6 +83,10 @@ class Principal:
             return None
         return frozenset(org for org, roles in self.roles.items() if roles & allowed)
 
+    def may_any(self, action: str) -> bool:
+        """`action` is allowed in at least one organisation: the gate of every list page (`require_any`)."""
+        return self.visible_orgs(action) != frozenset()
+
     def can_incident(self, action: str, org_id: str, incident_id: int) -> bool:
         """`can`, widened by a deployment grant on this one incident."""
         if action in GRANTED_INCIDENT_ACTIONS and incident_id in self.incident_grants:
@@ -99,10 +103,9 @@ class Principal:
 
     def require_any(self, action: str) -> frozenset[str] | None:
         """Like visible_orgs, but refuses a caller who may do `action` nowhere."""
-        orgs = self.visible_orgs(action)
-        if orgs is not None and not orgs:
+        if not self.may_any(action):
             raise PermissionDenied(f"{action} is not allowed for this account")
-        return orgs
+        return self.visible_orgs(action)
 
     def require_scope(self, scope: str) -> None:
         if scope not in self.scopes:
