@@ -17,11 +17,13 @@ from sqlalchemy.orm import Session
 from mamori.accounts import service as accounts
 from mamori.accounts.principal import Principal
 from mamori.core.errors import AuthenticationRequired, PermissionDenied
+from mamori.i18n import _
 from mamori.platform import Platform
 
 SESSION_COOKIE = "mamori_session"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+STALE_FORM = _("the form has expired or came from another site (wrong CSRF token); reload the page and send it again")
 
 
 def get_platform(request: Request) -> Platform:
@@ -58,7 +60,7 @@ def get_principal(
         return accounts.authenticate_token(session, secret=auth[7:].strip())
     principal = console_principal(request, session)
     if request.method not in SAFE_METHODS and not hmac.compare_digest(sent_csrf, request.state.csrf_token):
-        raise PermissionDenied("missing or wrong CSRF token")
+        raise PermissionDenied(STALE_FORM)
     return principal
 
 
