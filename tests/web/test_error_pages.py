@@ -147,3 +147,13 @@ def test_bad_values_on_every_console_form_never_answer_5xx(client: TestClient, p
                 assert_framed(response, f"POST {target} {str(data)[:120]}")
             walked += 1
     assert walked > 100
+
+
+def test_a_referer_is_never_turned_into_a_link_to_another_site(client: TestClient) -> None:
+    login(client, "admin-ncc")
+    for sent in ("http://testserver//evil.example/x", "https://evil.example/admin"):
+        response = client.post(
+            "/admin/orgs", data={"org_id": "x2", "name": "n", "kind": "planet"}, headers={"referer": sent}
+        )
+        assert response.status_code == 422
+        assert "evil.example" not in response.text

@@ -89,7 +89,8 @@ def _typed(request: Request, problem: Problem) -> dict[str, list[str]] | None:
 
 def _same_site_referer(request: Request) -> str | None:
     referer = urlsplit(request.headers.get("referer", ""))
-    if referer.netloc != request.url.netloc or not referer.path.startswith("/"):
+    # "//host/..." would be a link to another site: only a path of this one is linked or rendered again
+    if referer.netloc != request.url.netloc or not referer.path.startswith("/") or referer.path.startswith("//"):
         return None
     return referer.path + (f"?{referer.query}" if referer.query else "")
 
