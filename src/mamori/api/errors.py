@@ -181,7 +181,11 @@ def install(app: FastAPI, *, page: PageRenderer | None = None) -> None:
         problem = problem_of(exc)
         if page is None or is_api(request):
             return json_response(problem)
-        return await page(request, problem)
+        try:
+            return await page(request, problem)
+        except Exception:  # the error page itself failed: answer the plain shape rather than nothing
+            log.exception("the console's error page failed")
+            return json_response(problem)
 
     for kind in (errors.MamoriError, RequestValidationError, ValidationError, HTTPException, OverflowError, DataError):
         app.add_exception_handler(kind, respond)
