@@ -19,7 +19,7 @@ from mamori.ingest.archive import EventArchive
 from mamori.platform import Matcher, Platform
 from mamori.settings import Settings
 from mamori.storage.db import Database
-from mamori.web import console, events_page, incident_pages, response_pages
+from mamori.web import console, error_pages, events_page, incident_pages, response_pages
 from mamori.workers import compactor, detect, live, relay, response, syslog, websites
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ def create_app(platform: Platform, *, run_workers: bool = True, extra: list[Star
         redoc_url=None,
     )
     app.state.platform = platform
-    errors.install(app)
+    errors.install(app, page=error_pages.render)  # every error, API and console, mapped once
     app.include_router(api)
     app.include_router(public)
     app.include_router(events_page.router)

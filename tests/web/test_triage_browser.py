@@ -60,7 +60,7 @@ def test_assign_by_name_to_me_and_back_to_nobody(page: Any, server: Server) -> N
     assert page.inner_text("#alert-assignee") == "org_officer-mof"
     expect(page.locator("#btn-assign-me")).to_have_count(0)  # already mine
     shot(page, "alert-assigned")
-    page.click("#nav-my-alerts")
+    page.locator("nav").get_by_role("link", name="My alerts").click()
     assert "assignee=me" in page.url
     row = page.locator("table.alerts tbody tr", has_text=title)
     expect(row).to_have_count(1)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from mamori.accounts.enums import NATIONAL_ROLES, Role
 from mamori.core.errors import PermissionDenied
+from mamori.i18n import _
 
 _ALL = frozenset(Role)
 _TRIAGE = frozenset({Role.NATIONAL_ANALYST, Role.ORG_OFFICER, Role.RESPONDER, Role.ADMIN})
@@ -42,6 +43,42 @@ PERMISSIONS: Mapping[str, frozenset[Role]] = {
     "websites.manage": frozenset({Role.ADMIN, Role.ORG_OFFICER, Role.NATIONAL_ANALYST}),
     "websites.approve": frozenset({Role.ADMIN, Role.ORG_OFFICER, Role.NATIONAL_ANALYST}),
 }
+
+# Each action in words, for the refusal a person reads ("your account may not <words> ...").
+IN_WORDS: Mapping[str, str] = {
+    "alerts.view": _("see alerts"),
+    "alerts.triage": _("triage alerts"),
+    "events.view": _("search events"),
+    "deadletters.view": _("see refused input (dead letters)"),
+    "stats.view": _("see statistics"),
+    "orgs.view": _("see organisations"),
+    "orgs.manage": _("manage organisations"),
+    "users.view": _("see users"),
+    "users.manage": _("manage users"),
+    "tokens.manage": _("manage API tokens"),
+    "audit.view": _("read the audit trail"),
+    "incidents.view": _("see incidents"),
+    "incidents.manage": _("manage incidents"),
+    "incidents.work": _("work on incidents"),
+    "observables.correlate": _("correlate observables across organisations"),
+    "assistance.request": _("request assistance"),
+    "assistance.view": _("see assistance requests"),
+    "assistance.decide": _("decide on assistance requests"),
+    "roster.view": _("see the responder roster"),
+    "roster.manage": _("manage the responder roster"),
+    "websites.view": _("see watched websites"),
+    "websites.manage": _("manage watched websites"),
+    "websites.approve": _("approve website baselines"),
+}
+
+
+def refusal(action: str, org_id: str | None = None) -> str:
+    """Why an action is refused, in words (the action's name stays in brackets for the administrator)."""
+    words = IN_WORDS.get(action, action)
+    if org_id is None:
+        return _("your account may not %(words)s (%(action)s)", words=words, action=action)
+    return _("your account may not %(words)s in %(org)s (%(action)s)", words=words, org=org_id, action=action)
+
 
 # What a deployment grant allows on the one incident it names (never manage: phase, category, deletion).
 GRANTED_INCIDENT_ACTIONS = frozenset({"incidents.view", "incidents.work"})
@@ -83,6 +120,10 @@ class Principal:
             return None
         return frozenset(org for org, roles in self.roles.items() if roles & allowed)
 
+    def may_any(self, action: str) -> bool:
+        """`action` is allowed in at least one organisation: the gate of every list page (`require_any`)."""
+        return self.visible_orgs(action) != frozenset()
+
     def can_incident(self, action: str, org_id: str, incident_id: int) -> bool:
         """`can`, widened by a deployment grant on this one incident."""
         if action in GRANTED_INCIDENT_ACTIONS and incident_id in self.incident_grants:
@@ -95,14 +136,13 @@ class Principal:
 
     def require(self, action: str, org_id: str) -> None:
         if not self.can(action, org_id):
-            raise PermissionDenied(f"{action} is not allowed in organisation {org_id!r}")
+            raise PermissionDenied(refusal(action, org_id))
 
     def require_any(self, action: str) -> frozenset[str] | None:
         """Like visible_orgs, but refuses a caller who may do `action` nowhere."""
-        orgs = self.visible_orgs(action)
-        if orgs is not None and not orgs:
-            raise PermissionDenied(f"{action} is not allowed for this account")
-        return orgs
+        if not self.may_any(action):
+            raise PermissionDenied(refusal(action))
+        return self.visible_orgs(action)
 
     def require_scope(self, scope: str) -> None:
         if scope not in self.scopes:

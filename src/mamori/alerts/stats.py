@@ -61,7 +61,22 @@ def _same_day_last_year(day: date) -> date:
 def dashboard(session: Session, *, principal: Principal, now: datetime, days: int = 30) -> Dashboard:
     today = now.date()
     per_org = daily_series(session, principal=principal, until=today, days=days)
-    orgs = principal.require_any("alerts.view")
+    board = Dashboard(
+        days=[today - timedelta(days=days - 1 - i) for i in range(days)],
+        per_org=per_org,
+        today=total_on(session, principal=principal, day=today),
+        same_day_last_year=total_on(session, principal=principal, day=_same_day_last_year(today)),
+        includes_demo_history=False,
+    )
+    if not principal.may_any("alerts.view"):  # a trainer sees the statistics, not the alerts behind them
+        return board
+    _add_alert_parts(session, principal=principal, board=board, now=now)
+    return board
+
+
+def _add_alert_parts(session: Session, *, principal: Principal, board: Dashboard, now: datetime) -> None:
+    """Top rules and sources of the last 24 hours and open alerts per organisation, for callers who see alerts."""
+    orgs = principal.visible_orgs("alerts.view")
     recent = select(Alert).where(Alert.last_seen >= now - timedelta(hours=24))
     open_q = (
         select(Alert.org_id, Alert.severity, func.count())
@@ -83,13 +98,7 @@ def dashboard(session: Session, *, principal: Principal, now: datetime, days: in
     open_by_org: dict[str, dict[str, int]] = defaultdict(dict)
     for org, severity, n in session.execute(open_q):
         open_by_org[org][severity] = int(n)
-    return Dashboard(
-        days=[today - timedelta(days=days - 1 - i) for i in range(days)],
-        per_org=per_org,
-        today=total_on(session, principal=principal, day=today),
-        same_day_last_year=total_on(session, principal=principal, day=_same_day_last_year(today)),
-        includes_demo_history=bool(session.scalar(demo_q)),
-        top_rules=rules.most_common(10),
-        top_sources=sources.most_common(10),
-        open_by_org=dict(open_by_org),
-    )
+    board.includes_demo_history = bool(session.scalar(demo_q))
+    board.top_rules = rules.most_common(10)
+    board.top_sources = sources.most_common(10)
+    board.open_by_org = dict(open_by_org)

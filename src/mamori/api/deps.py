@@ -17,11 +17,13 @@ from sqlalchemy.orm import Session
 from mamori.accounts import service as accounts
 from mamori.accounts.principal import Principal
 from mamori.core.errors import AuthenticationRequired, PermissionDenied
+from mamori.i18n import _
 from mamori.platform import Platform
 
 SESSION_COOKIE = "mamori_session"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+STALE_FORM = _("the form has expired or came from another site (wrong CSRF token); reload the page and send it again")
 
 
 def get_platform(request: Request) -> Platform:
@@ -37,13 +39,15 @@ def get_session(platform: Annotated[Platform, Depends(get_platform)]) -> Iterato
 async def _form_csrf(request: Request) -> str:
     if request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded", "multipart/")):
         form = await request.form()
+        request.state.form = form  # kept for the error pages, which re-show what was typed
         value = form.get("csrf_token")
         return value if isinstance(value, str) else ""
     return ""
 
 
 async def csrf_token_sent(request: Request) -> str:
-    return request.headers.get(CSRF_HEADER) or await _form_csrf(request)
+    from_form = await _form_csrf(request)  # read even with the header: the form is kept for the error pages
+    return request.headers.get(CSRF_HEADER) or from_form
 
 
 def get_principal(
@@ -54,13 +58,20 @@ def get_principal(
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         return accounts.authenticate_token(session, secret=auth[7:].strip())
+    principal = console_principal(request, session)
+    if request.method not in SAFE_METHODS and not hmac.compare_digest(sent_csrf, request.state.csrf_token):
+        raise PermissionDenied(STALE_FORM)
+    return principal
+
+
+def console_principal(request: Request, session: Session) -> Principal:
+    """The session cookie's user; kept on the request so an error page can still show their navigation."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         raise AuthenticationRequired("log in or send a bearer token")
     principal, stored = accounts.resolve_session(session, cookie=cookie)
     request.state.csrf_token = stored.csrf_token
-    if request.method not in SAFE_METHODS and not hmac.compare_digest(sent_csrf, stored.csrf_token):
-        raise PermissionDenied("missing or wrong CSRF token")
+    request.state.principal = principal
     return principal
 
 

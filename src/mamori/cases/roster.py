@@ -14,16 +14,17 @@ from sqlalchemy.orm import Session
 
 from mamori.accounts.enums import Role
 from mamori.accounts.models import Membership, Organisation, User
-from mamori.accounts.principal import Principal
+from mamori.accounts.principal import Principal, refusal
 from mamori.audit import service as audit
 from mamori.cases.models import Deployment, ResponderProfile
 from mamori.cases.schemas import ProfileIn, RosterEntry
 from mamori.core.errors import PermissionDenied, ValidationFailed
+from mamori.i18n import _
 
 
 def require_national(principal: Principal, action: str) -> None:
     if not principal.national_can(action):
-        raise PermissionDenied(f"{action} needs a role in the national centre")
+        raise PermissionDenied(_("%(refusal)s: this needs a role in the national centre", refusal=refusal(action)))
 
 
 def loads(session: Session) -> dict[int, int]:

@@ -182,6 +182,9 @@ def alerts_of(session: Session, *, principal: Principal, incident_id: int) -> Se
 def update(session: Session, *, principal: Principal, incident_id: int, data: IncidentUpdate) -> Incident:
     incident = access.get(session, principal=principal, incident_id=incident_id, action="incidents.manage")
     changes = data.model_dump(exclude_unset=True)
+    emptied = [k for k, v in changes.items() if v is None and k != "lead_id"]  # only the lead may be unset
+    if emptied:
+        raise ValidationFailed(f"{emptied[0]} cannot be emptied; leave it out to keep it", where=emptied[0])
     if "lead_id" in changes:
         _check_lead(session, incident, changes["lead_id"])
     before = {k: getattr(incident, k) for k in changes}

@@ -23,10 +23,9 @@ from mamori.alerts import stats
 from mamori.alerts.enums import AlertStatus, Resolution
 from mamori.alerts.models import Alert
 from mamori.alerts.schemas import AlertFilter, BulkTriage, TriageAction
-from mamori.api import errors as api_errors
 from mamori.api.deps import SESSION_COOKIE, DbSession, PlatformDep, UserCaller
 from mamori.api.routes.auth import set_session_cookie
-from mamori.core.errors import AuthenticationRequired, MamoriError, NotFound, ValidationFailed
+from mamori.core.errors import AuthenticationRequired, NotFound, ValidationFailed
 from mamori.core.severity import Severity
 from mamori.i18n import _
 from mamori.i18n import install as install_i18n
@@ -34,6 +33,7 @@ from mamori.incidents.categories import category_for
 from mamori.incidents.enums import Category
 from mamori.ingest import service as ingest
 from mamori.web.charts import stacked_daily
+from mamori.web.navigation import landing, links_for
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -47,14 +47,17 @@ CSP = (
 )
 
 
-def page(request: Request, name: str, principal: Principal | None, **context: Any) -> HTMLResponse:
+def page(
+    request: Request, name: str, principal: Principal | None, *, status_code: int = 200, **context: Any
+) -> HTMLResponse:
     context.update(
         request=request,
         me=principal,
+        nav=links_for(principal),
         csrf=getattr(request.state, "csrf_token", ""),
         severities=list(Severity),
     )
-    return templates.TemplateResponse(request, name, context)
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
 def back(url: str) -> RedirectResponse:
@@ -75,11 +78,14 @@ def login(
     password: Annotated[str, Form(max_length=200)],
 ) -> Response:
     try:
-        cookie, _ = accounts.login(session, username=username, password=password, hours=platform.settings.session_hours)
+        cookie, _session = accounts.login(
+            session, username=username, password=password, hours=platform.settings.session_hours
+        )
     except AuthenticationRequired:
         session.commit()  # keep the audit entry of the failed attempt
-        return page(request, "login.html", None, error="Wrong username or password.")
-    response = back("/")
+        return page(request, "login.html", None, error=_("Wrong username or password."), username=username)
+    principal, _stored = accounts.resolve_session(session, cookie=cookie)
+    response = back(landing(principal))
     set_session_cookie(response, cookie, secure=platform.settings.cookie_secure, hours=platform.settings.session_hours)
     return response
 
@@ -96,7 +102,8 @@ def logout(request: Request, session: DbSession, principal: UserCaller) -> Respo
 def dashboard(request: Request, session: DbSession, principal: UserCaller) -> HTMLResponse:
     board = stats.dashboard(session, principal=principal, now=datetime.now(UTC))
     chart = stacked_daily([d.isoformat() for d in board.days], board.per_org)
-    recent, _ = alerts.list_(session, principal=principal, filters=AlertFilter(limit=15))
+    sees_alerts = principal.may_any("alerts.view")
+    recent = alerts.list_(session, principal=principal, filters=AlertFilter(limit=15))[0] if sees_alerts else []
     orgs = accounts.list_orgs(session, principal=principal)
     change = (board.today - board.same_day_last_year) / board.same_day_last_year if board.same_day_last_year else None
     open_total = sum(sum(per_severity.values()) for per_severity in board.open_by_org.values())
@@ -110,6 +117,7 @@ def dashboard(request: Request, session: DbSession, principal: UserCaller) -> HT
         orgs=orgs,
         change=change,
         open_total=open_total,
+        sees_alerts=sees_alerts,
     )
 
 
@@ -219,11 +227,13 @@ def alert_action(
     comment: Annotated[str, Form(max_length=10_000)] = "",
     assignee_id: Annotated[str, Form()] = "",
 ) -> Response:
-    triage = TriageAction(
-        action=action,
-        resolution=Resolution(resolution) if resolution else None,
-        comment=comment or None,
-        assignee_id=int(assignee_id) if assignee_id.isdigit() else None,
+    triage = TriageAction.model_validate(
+        {
+            "action": action,
+            "resolution": resolution or None,
+            "comment": comment or None,
+            "assignee_id": assignee_id or None,
+        }
     )
     alerts.triage(session, principal=principal, alert_id=alert_id, action=triage)
     return back(f"/alerts/{alert_id}")
@@ -295,7 +305,7 @@ def admin_create_user(
             username=username,
             password=password,
             display_name=display_name,
-            memberships=[MembershipIn(org_id=org_id, role=Role(role))],
+            memberships=[MembershipIn.model_validate({"org_id": org_id, "role": role})],
         ),
     )
     return back("/admin")
@@ -310,7 +320,7 @@ def admin_create_token(
     org_id: Annotated[str, Form()],
     sensor: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
-    secret, _ = accounts.create_token(
+    secret, _token = accounts.create_token(
         session, principal=principal, data=TokenIn(name=name, org_id=org_id, sensor=sensor)
     )
     return admin(request, session, principal, created_token=secret)
@@ -333,16 +343,3 @@ def install(app: FastAPI, *, static_dir: Path) -> None:
     app.include_router(website_pages.router)
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
     app.add_middleware(SecurityHeaders)
-
-    @app.exception_handler(MamoriError)
-    async def _errors(request: Request, exc: MamoriError) -> Response:
-        if request.url.path.startswith("/api/"):
-            return await api_errors.json_error(request, exc)
-        if isinstance(exc, AuthenticationRequired):
-            return back("/login")
-        return templates.TemplateResponse(
-            request,
-            "error.html",
-            {"request": request, "error": exc, "me": None},
-            status_code=api_errors.status_for(exc),
-        )

@@ -6,7 +6,7 @@ token and redirect back (post/redirect/get)."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
@@ -18,7 +18,6 @@ from mamori.cases import measures
 from mamori.cases import service as response
 from mamori.cases.schemas import MeasureDone, MeasureIn, RequestIn
 from mamori.core.errors import ValidationFailed
-from mamori.core.severity import Severity
 from mamori.incidents import evidence, metrics, observables, tasks, timeline, workflow
 from mamori.incidents import service as incidents
 from mamori.incidents.enums import Category, ObservableKind, Pap, Phase, Resolution, Tlp
@@ -72,14 +71,16 @@ def create(
     alert_ids: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     ids = [int(x) for x in alert_ids.replace(",", " ").split() if x.isdigit()]
-    data = IncidentIn(
-        org_id=org_id,
-        title=title,
-        category=Category(category),
-        severity=Severity(severity),
-        tlp=Tlp(tlp),
-        description=description,
-        alert_ids=ids,
+    data = IncidentIn.model_validate(
+        {
+            "org_id": org_id,
+            "title": title,
+            "category": category,
+            "severity": severity,
+            "tlp": tlp,
+            "description": description,
+            "alert_ids": ids,
+        }
     )
     incident = incidents.create(session, principal=principal, data=data)
     return back(f"/incidents/{incident.id}")
@@ -91,7 +92,7 @@ def detail(
 ) -> HTMLResponse:
     incident = incidents.get(session, principal=principal, incident_id=incident_id)
     tab = tab if tab in TABS else "overview"
-    context = {
+    context: dict[str, Any] = {
         "incident": incident,
         "tab": tab,
         "tabs": TABS,
@@ -143,7 +144,7 @@ def transition(
     resolution: Annotated[str, Form()] = "",
     note: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
-    data = TransitionIn(phase=Phase(phase), resolution=Resolution(resolution) if resolution else None, note=note)
+    data = TransitionIn.model_validate({"phase": phase, "resolution": resolution or None, "note": note})
     incidents.transition(session, principal=principal, incident_id=incident_id, data=data)
     return back(f"/incidents/{incident_id}")
 
@@ -159,8 +160,8 @@ def update(
     pap: Annotated[str, Form()],
     root_cause: Annotated[str, Form(max_length=20_000)] = "",
 ) -> Response:
-    data = IncidentUpdate(
-        category=Category(category), severity=Severity(severity), tlp=Tlp(tlp), pap=Pap(pap), root_cause=root_cause
+    data = IncidentUpdate.model_validate(
+        {"category": category, "severity": severity, "tlp": tlp, "pap": pap, "root_cause": root_cause}
     )
     incidents.update(session, principal=principal, incident_id=incident_id, data=data)
     return back(f"/incidents/{incident_id}")
@@ -174,7 +175,12 @@ def add_task(
     title: Annotated[str, Form(max_length=300)],
     phase: Annotated[str, Form()],
 ) -> Response:
-    tasks.add(session, principal=principal, incident_id=incident_id, data=TaskIn(title=title, phase=Phase(phase)))
+    tasks.add(
+        session,
+        principal=principal,
+        incident_id=incident_id,
+        data=TaskIn.model_validate({"title": title, "phase": phase}),
+    )
     return back(f"/incidents/{incident_id}?tab=tasks")
 
 
@@ -224,7 +230,7 @@ def add_observable(
     kind: Annotated[str, Form()],
     value: Annotated[str, Form(max_length=500)],
 ) -> Response:
-    data = ObservableIn(kind=ObservableKind(kind), value=value)
+    data = ObservableIn.model_validate({"kind": kind, "value": value})
     observables.add(session, principal=principal, incident_id=incident_id, data=data)
     return back(f"/incidents/{incident_id}?tab=observables")
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
-from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.responses import FileResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
+from mamori.api import errors
 from mamori.api.deps import Caller, DbSession, PlatformDep
 from mamori.incidents import evidence, metrics, observables, tasks, timeline
 from mamori.incidents import service as incidents
 from mamori.incidents.enums import Phase
+from mamori.incidents.errors import EvidenceTampered
 from mamori.incidents.schemas import (
     CustodyOut,
     EntryIn,
@@ -266,12 +268,10 @@ def download_evidence(evidence_id: int, session: DbSession, principal: Caller, p
         session, principal=principal, evidence_id=evidence_id, files_dir=platform.settings.files_dir
     )
     if not got.intact:  # returned, not raised: the custody entry recording the failure must commit
-        body: dict[str, Any] = {
-            "error": "EvidenceTampered",
-            "message": f"evidence {evidence_id} no longer matches its SHA-256; the failure is in the custody log",
-            "where": None,
-        }
-        return JSONResponse(body, status_code=409)
+        tampered = EvidenceTampered(
+            f"evidence {evidence_id} no longer matches its SHA-256; the failure is in the custody log"
+        )
+        return errors.json_response(errors.problem_of(tampered))
     return FileResponse(
         got.path,
         media_type="application/octet-stream",
