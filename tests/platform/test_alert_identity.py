@@ -22,7 +22,7 @@ from sqlalchemy import select
 from mamori.alerts.models import Alert, AlertEvent
 from mamori.alerts.service import dedup_key
 from mamori.asgi import create_app
-from mamori.core.messages import Detection
+from mamori.core.messages import Detection, started
 from mamori.core.severity import Severity
 from mamori.detect.engine import CONTENT_RULES, Engine, detection
 from mamori.platform import Platform
@@ -111,6 +111,34 @@ def test_every_builtin_rule_gives_distinct_actors_distinct_alerts(content: Engin
             checked[rule_id] = checked.get(rule_id, 0) + 1
     assert merged == []
     assert set(checked) == emitting, f"rules whose actors were never told apart: {sorted(emitting - set(checked))}"
+
+
+def test_one_client_repeating_an_attack_on_many_urls_stays_one_alert(content: Engine) -> None:
+    """The other side: what varies with every repeat of one attack (the URL, the user agent) does not split it."""
+    sqli = "62b1eabc-5bd0-483e-bb59-3fc596929d13"
+    events = [
+        {
+            "source": "webserver",
+            "c-ip": "5.188.206.74",
+            "c-uri": f"/news?id={n}%20union%20select%201",
+            "cs-user-agent": ua,
+        }
+        for n, ua in enumerate(("sqlmap/1.8", "Mozilla/5.0", "curl/8.0"))
+    ]
+    content.reload()
+    keys = {dedup_key(d) for d in content.match(events, org="mof") if d.rule_id == sqli}
+    assert len(keys) == 1
+
+
+def test_a_long_burst_keeps_its_first_event_so_the_alert_starts_when_the_burst_did(content: Engine) -> None:
+    flood = "1e0b77c8-3a31-4f0c-96f5-a8cf16a2ef76"  # HTTP Flood From One Client: 300 requests in a minute
+    stream = expand(
+        [{"repeat": 300, "every": "100ms", "event": {"source": "webserver", "c-ip": "45.155.205.3", "c-uri": "/"}}]
+    )
+    content.reload()
+    (found,) = [d for d in content.match(stream, org="mof") if d.rule_id == flood]
+    assert len(found.events) == 20 and found.events[0]["@timestamp"] == stream[0]["@timestamp"]
+    assert started(found) == datetime.fromisoformat(stream[0]["@timestamp"].replace("Z", "+00:00"))
 
 
 SITE = SiteExpectations(site_id="mof-a", org="mof", url="https://www.mof.example/a", failures_before_alert=1)
