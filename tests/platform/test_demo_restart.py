@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from mamori.alerts.models import DailyCount
 from mamori.asgi import build_platform, create_app
@@ -24,6 +24,7 @@ from mamori.platform import Platform
 from mamori.settings import Settings, load_settings
 from mamori.storage import progress
 from mamori.storage.db import Database
+from mamori.storage.progress import Progress
 
 
 @pytest.fixture
@@ -116,3 +117,21 @@ def test_a_restarted_demo_continues_the_day_and_never_replays_it(settings: Setti
         assert replay(client, platform, logins) == 0
     again = counts(settings)
     assert again == once  # today not doubled, the history not written a second time
+
+
+def test_a_data_dir_whose_demo_ran_before_progress_was_kept_does_not_replay_its_day(settings: Settings) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url())
+    platform = build_platform(settings)
+    logins = demo.seed(platform)
+    with platform.db.session() as s:  # what an earlier start left: a demo sensor's batch, no progress row
+        s.add(IngestBatch(id="earlier", org_id="mof", sensor="mof-web-sensor", format="webaccess", accepted=1))
+        s.execute(delete(Progress).where(Progress.name == demo.REPLAY))
+
+    async def post(token: str, fmt: str, body: bytes) -> bool:
+        pytest.fail("the day was sent again")
+
+    try:
+        assert asyncio.run(demo.replay_day(platform, logins, post=post)) == 0
+    finally:
+        platform.db.dispose()
