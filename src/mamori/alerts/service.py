@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from mamori.alerts.schemas import AlertFilter, BulkOutcome, BulkResult, BulkTria
 from mamori.audit import service as audit
 from mamori.bus import subjects
 from mamori.core.errors import Conflict, MamoriError, NotFound, ValidationFailed
-from mamori.core.messages import RAW, Detection, Event
+from mamori.core.messages import RAW, Detection, Event, started
 from mamori.core.severity import Severity
 from mamori.i18n import _
 from mamori.storage.outbox import enqueue, enqueue_many
@@ -36,12 +37,6 @@ class Folded:
     created: bool
 
 
-# Entities that identify "the same thing happening again". Others (the URL requested, the command line) vary
-# with every repeat of one attack and would split it into hundreds of alerts; they stay in the kept events.
-# `site_id` keeps two watched pages on one host (www.example/a, www.example/b) in separate alerts.
-DEDUP_ENTITIES = frozenset({"src_ip", "client_ip", "host", "user", "target_user", "dst_ip", "site_id"})
-
-
 def source_address(entities: dict[str, Any]) -> str | None:
     """The attacking address, whichever producer named it (web logs say client_ip, Windows logs src_ip)."""
     value = entities.get("src_ip") or entities.get("client_ip")
@@ -49,9 +44,10 @@ def source_address(entities: dict[str, Any]) -> str | None:
 
 
 def dedup_key(d: Detection) -> str:
-    """Same organisation, rule and identifying entities → the same alert while it is open."""
-    entities = "|".join(f"{k}={v}" for k, v in sorted(d.entities.items()) if k in DEDUP_ENTITIES)
-    basis = f"{d.org}|{d.producer}|{d.rule_id}|{entities}|{d.exercise_id or ''}"
+    """Same organisation, rule and identity (the entities its producer says tell actors apart) → the same alert
+    while it is open. Deterministic, so a redelivered detection folds into the alert it made the first time."""
+    identity = json.dumps(sorted((str(k), str(v)) for k, v in d.identifying.items()), ensure_ascii=False)
+    basis = f"{d.org}|{d.producer}|{d.rule_id}|{identity}|{d.exercise_id or ''}"
     return hashlib.sha256(basis.encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -181,7 +177,7 @@ def _fold_one(session: Session, d: Detection, key: str, state: _FoldState) -> Fo
             severity=d.severity.value,
             status=AlertStatus.NEW.value,
             count=0,
-            first_seen=d.timestamp,
+            first_seen=started(d),
             last_seen=d.timestamp,
             entities=dict(d.entities),
             tags=list(d.tags),
@@ -192,7 +188,7 @@ def _fold_one(session: Session, d: Detection, key: str, state: _FoldState) -> Fo
         state.open_alerts[key] = alert
         state.stored_events[alert] = 0
     alert.count += max(1, len(d.events))
-    alert.first_seen = min(alert.first_seen, d.timestamp)
+    alert.first_seen = min(alert.first_seen, started(d))
     alert.last_seen = max(alert.last_seen, d.timestamp)
     if Severity.parse(alert.severity).rank < d.severity.rank:
         alert.severity = d.severity.value

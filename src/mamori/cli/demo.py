@@ -9,8 +9,10 @@ import asyncio
 import logging
 import math
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy import delete, select
@@ -23,11 +25,15 @@ from mamori.accounts.schemas import MembershipIn, OrgIn, TokenIn, UserIn
 from mamori.alerts.models import DailyCount
 from mamori.asgi import Startup
 from mamori.cli.demo_traffic import Generator, day_of_traffic
+from mamori.ingest.models import IngestBatch
 from mamori.platform import Platform
+from mamori.storage import progress
 from mamori.storage.db import utcnow
 
 log = logging.getLogger(__name__)
 
+HISTORY = "demo.history"  # progress names: the year of history was written / how far the day's replay got
+REPLAY = "demo.replay"
 DEMO_PASSWORD = "mamori-demo"  # noqa: S105 - printed on start; demo deployments only
 NATIONAL = ("ncc", "National Cyber Defence Centre")
 MINISTRIES = (
@@ -93,7 +99,10 @@ def seed(platform: Platform) -> DemoLogins:
                     ),
                 )
                 logins.tokens[(org_id, sensor_kind)] = secret
-        _history(session, today=datetime.now(UTC).date())
+        if progress.read(session, name=HISTORY) is None:  # once per data dir: a restart keeps the year it has
+            today = datetime.now(UTC).date()
+            _history(session, today=today)
+            progress.write(session, name=HISTORY, state={"until": today.isoformat()})
     return logins
 
 
@@ -135,24 +144,72 @@ def replay_starter(logins: DemoLogins) -> Startup:
 platform_tasks: list[asyncio.Task[None]] = []
 
 
+Post = Callable[[str, str, bytes], Awaitable[bool]]  # (token, format, body) → settled (False: not delivered)
+
+
 async def _replay(platform: Platform, logins: DemoLogins) -> None:
-    """Send a day of traffic now, then keep a trickle of live traffic going."""
+    """Send the seeded day of traffic (the part not sent by an earlier start), then a trickle of live traffic."""
     base = f"http://{_local(platform.settings.host)}:{platform.settings.port}"
     async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+
+        async def post(token: str, fmt: str, body: bytes) -> bool:
+            return await _post(client, token, fmt, body)
+
         await _wait_until_up(client)
         while platform.matcher is None:  # replay once detection is ready, so the day shows its alerts
             await asyncio.sleep(0.5)
-        orgs = [org for org, _, _ in MINISTRIES]
-        for batch in day_of_traffic(orgs, datetime.now(UTC)):
-            await _post(client, logins.tokens[(batch.org, batch.sensor_kind)], batch.format, batch.body)
-        log.info("demo: a day of traffic replayed; live traffic continues")
+        await replay_day(platform, logins, post=post)
         gen = Generator(seed=99)
+        orgs = [org for org, _, _ in MINISTRIES]
         while True:
             await asyncio.sleep(5)
             now = datetime.now(UTC)
             org = gen.rnd.choice(orgs)
             lines = gen.web_lines(now - timedelta(seconds=5), now, benign=60, attacks=gen.rnd.choice((0, 0, 1)))
-            await _post(client, logins.tokens[(org, "web")], "webaccess", "\n".join(lines).encode())
+            await post(logins.tokens[(org, "web")], "webaccess", "\n".join(lines).encode())
+
+
+async def replay_day(platform: Platform, logins: DemoLogins, *, post: Post) -> int:
+    """Send the demo's day of traffic once per data dir; returns the number of batches sent now.
+
+    The day (its end time) is fixed by the first start and each sent batch is recorded, so a restart sends only
+    what an earlier start did not (the traffic is generated again, identically, from the same end time) and
+    never replays the day a second time, which would double "today".
+    """
+    state = await asyncio.to_thread(_replay_position, platform)
+    if state.get("done"):
+        return 0
+    orgs = [org for org, _, _ in MINISTRIES]
+    sent = 0
+    for number, batch in enumerate(day_of_traffic(orgs, datetime.fromisoformat(str(state["end"])))):
+        if number < int(state["sent"]):
+            continue
+        if not await post(logins.tokens[(batch.org, batch.sensor_kind)], batch.format, batch.body):
+            log.warning("demo: the day's replay stopped at batch %d; the next start continues there", number)
+            return sent
+        await asyncio.to_thread(_record, platform, {"sent": number + 1})
+        sent += 1
+    await asyncio.to_thread(_record, platform, {"done": True})
+    log.info("demo: the day of traffic is replayed (%d batches by this start); live traffic continues", sent)
+    return sent
+
+
+def _replay_position(platform: Platform) -> dict[str, Any]:
+    """The replayed day's end, how many of its batches were sent, whether it is done (a first start fixes the
+    end at now). A data dir whose demo ran before progress was kept holds demo batches: its day was replayed."""
+    with platform.db.session() as session:
+        state = progress.read(session, name=REPLAY)
+        if state is None:
+            earlier = session.scalar(select(IngestBatch.id).where(IngestBatch.sensor.like("%-web-sensor")).limit(1))
+            state = {"end": datetime.now(UTC).isoformat(), "sent": 0, "done": earlier is not None}
+            progress.write(session, name=REPLAY, state=state)
+    return state
+
+
+def _record(platform: Platform, change: dict[str, Any]) -> None:
+    with platform.db.session() as session:
+        state = progress.read(session, name=REPLAY) or {}
+        progress.write(session, name=REPLAY, state={**state, **change})
 
 
 def _local(host: str) -> str:
@@ -169,7 +226,8 @@ async def _wait_until_up(client: httpx.AsyncClient) -> None:
         await asyncio.sleep(0.1)
 
 
-async def _post(client: httpx.AsyncClient, token: str, fmt: str, body: bytes) -> None:
+async def _post(client: httpx.AsyncClient, token: str, fmt: str, body: bytes) -> bool:
+    """POST one batch; True once the server answered (a refusal is logged: sending it again would not help)."""
     try:
         response = await client.post(
             "/api/v1/ingest",
@@ -177,10 +235,12 @@ async def _post(client: httpx.AsyncClient, token: str, fmt: str, body: bytes) ->
             content=body,
             headers={"Authorization": f"Bearer {token}"},
         )
-        if response.status_code != 202:
-            log.warning("demo ingest refused (%s): %s", response.status_code, response.text[:200])
     except httpx.TransportError as exc:
         log.warning("demo ingest failed: %s", exc)
+        return False
+    if response.status_code != 202:
+        log.warning("demo ingest refused (%s): %s", response.status_code, response.text[:200])
+    return True
 
 
-__all__ = ["DemoLogins", "replay_starter", "seed"]
+__all__ = ["DemoLogins", "replay_day", "replay_starter", "seed"]

@@ -42,6 +42,11 @@ class Detection:
     org: str
     timestamp: datetime
     entities: Mapping[str, str] = field(default_factory=dict)  # host, user, src_ip, dst_ip, url ...
+    # The entities that tell one actor (or target) of this rule from another, set by the producer, which knows
+    # them: a correlation's group-by values, a Sigma hit's address/account/machine fields, a watched site.
+    # Detections of one rule with the same identity are one alert while it is open; None means every entity
+    # identifies (the cautious default: a producer that does not say splits alerts rather than merging actors).
+    identity: Mapping[str, str] | None = None
     events: tuple[Event, ...] = ()
     tags: tuple[str, ...] = ()
     description: str = ""
@@ -51,6 +56,26 @@ class Detection:
     def __post_init__(self) -> None:
         if not self.key:
             object.__setattr__(self, "key", detection_key(self))
+
+    @property
+    def identifying(self) -> Mapping[str, str]:
+        return self.entities if self.identity is None else self.identity
+
+
+def started(d: Detection) -> datetime:
+    """When what the detection reports began: its earliest event (a correlation fires on the last of a burst
+    whose first event may be minutes older), never later than the detection itself."""
+    times = [d.timestamp]
+    for event in d.events:
+        stamp = event.get(TIMESTAMP)
+        if isinstance(stamp, str):
+            try:
+                at = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            if at.tzinfo is not None:
+                times.append(at)
+    return min(times)
 
 
 def detection_key(d: Detection) -> str:

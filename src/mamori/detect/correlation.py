@@ -35,7 +35,7 @@ from mamori.detect.errors import RuleRefused
 
 MAX_GROUPS = 100_000
 MAX_HITS_PER_GROUP = 10_000
-MAX_EVENTS_KEPT = 20  # events attached to a correlation detection (the most recent ones)
+MAX_EVENTS_KEPT = 20  # events attached to a correlation detection (the first, to say when it began, and the latest)
 _TYPES = ("event_count", "value_count", "temporal", "temporal_ordered")
 _OPS: dict[str, Callable[[float, float], bool]] = {
     "gt": lambda a, b: a > b,
@@ -233,7 +233,10 @@ class CorrelationEngine:
         window = state.add(key, _Hit(event_seconds(event), rule_id, value, event))
         if not fires(plan, window):
             return None
-        events = tuple(h.event for h in list(window)[-MAX_EVENTS_KEPT:])
+        hits = list(window)
+        if len(hits) > MAX_EVENTS_KEPT:
+            hits = hits[:1] + hits[1 - MAX_EVENTS_KEPT :]
+        events = tuple(h.event for h in hits)
         state.groups.pop(key, None)  # one detection per burst: the group starts again
         return Detection(
             producer="correlation",
@@ -243,6 +246,9 @@ class CorrelationEngine:
             org=str(event.get("org") or org),
             timestamp=datetime.fromtimestamp(event_seconds(event), tz=UTC),
             entities={g: str(v) for g, v in zip(plan.group_by, key, strict=True) if v is not None},
+            # the group-by values are what the rule tells apart: each group is its own alert (one client's
+            # brute force is not another's), an absent value ("no c-ip") a group of its own
+            identity={g: "" if v is None else str(v) for g, v in zip(plan.group_by, key, strict=True)},
             events=events,
             tags=plan.tags,
             description=plan.description,

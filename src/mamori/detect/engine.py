@@ -22,7 +22,7 @@ from typing import Any
 
 from mamori.core.messages import HOST, ORG, Detection, Event
 from mamori.core.severity import Severity
-from mamori.detect import build, columns, routing
+from mamori.detect import actors, build, columns, routing
 from mamori.detect.compiler import Plan
 from mamori.detect.correlation import CorrelationEngine
 from mamori.detect.databases import DatabaseStore
@@ -238,6 +238,7 @@ def detection(plan: Plan, event: Event, *, org: str) -> Detection:
         org=str(event.get(ORG) or org),
         timestamp=event_time(event),
         entities=entities(event),
+        identity=actors.identity(event),
         events=(event,),
         tags=plan.tags,
         description=plan.description,

@@ -8,12 +8,14 @@ from mamori.incidents import models as incidents_models
 from mamori.ingest import models as ingest_models
 from mamori.storage.db import Base
 from mamori.storage.outbox import OutboxMessage
+from mamori.storage.progress import Progress
 from mamori.websites import models as websites_models
 
 metadata = Base.metadata
 
 __all__ = [
     "OutboxMessage",
+    "Progress",
     "accounts_models",
     "alerts_models",
     "audit_models",

@@ -216,6 +216,7 @@ def _detection(
         org=site.org,
         timestamp=result.checked_at,
         entities={"url": site.url, "host": site.host, "site_id": site.site_id},
+        identity={"site_id": site.site_id},  # one watched page (two pages on one host stay two alerts)
         events=(_event(result),),
         tags=("website", *rule.tags),
         description="; ".join(reasons)[:2000],
