@@ -37,8 +37,8 @@ from mamori.incidents.models import Evidence, Incident, Task
 from mamori.incidents.schemas import IncidentIn, ObservableIn, TaskIn
 from mamori.platform import Platform
 from mamori.websites import service as websites
-from mamori.websites.models import Website, WebsiteBaseline, WebsiteCheck, WebsiteSnapshot
-from mamori.websites.schemas import WebsiteIn
+from mamori.websites.models import Website, WebsiteApproval, WebsiteBaseline, WebsiteCheck, WebsiteSnapshot
+from mamori.websites.schemas import ApproveIn, WebsiteIn
 from mamori.websites.storage import PageStores
 from tests.conftest import login, make_token
 
@@ -84,7 +84,7 @@ def plant(client: TestClient, platform: Platform) -> dict[str, Any]:
         user_id = s.scalar(select(User.id).where(User.username == "org_officer-mofa"))
         token_id = s.scalar(select(ApiToken.id).where(ApiToken.org_id == "mofa"))
         alert_id = folded.alert.id
-    site_id, sha256 = plant_website(platform)
+    site_id, sha256, approval_id = plant_website(platform)
     return {
         "alert_id": alert_id,
         "user_id": user_id,
@@ -92,6 +92,7 @@ def plant(client: TestClient, platform: Platform) -> dict[str, Any]:
         "org_id": "mofa",
         "site_id": site_id,
         "sha256": sha256,
+        "approval_id": approval_id,
         **plant_incident(platform, alert_id),
     }
 
@@ -149,8 +150,8 @@ def plant_incident(platform: Platform, alert_id: int) -> dict[str, int]:
         }
 
 
-def plant_website(platform: Platform) -> tuple[int, str]:
-    """A mofa website with a known-good page, a check and a baseline, each carrying MARKER."""
+def plant_website(platform: Platform) -> tuple[int, str, int]:
+    """A mofa website with a known-good page, a check, a baseline and a pending approval, each carrying MARKER."""
     from datetime import UTC, datetime
 
     stores = PageStores.under(platform.settings.data_dir)
@@ -164,7 +165,18 @@ def plant_website(platform: Platform) -> tuple[int, str]:
         baseline = websites.adopt_first_page(s, website=site, stores=stores, now=datetime.now(UTC))
         snapshot = s.get(WebsiteSnapshot, baseline.snapshot_id)
         assert snapshot is not None
-        return site.id, snapshot.html_sha256
+        # The page changed since and mofa's officer asked to approve it: pending, for a national analyst.
+        site.latest_sha256 = stores.latest.put(site.uid, f"<h1>{MARKER} changed</h1>".encode())
+        site.integrity = "changed"
+        pending = websites.approve(
+            s,
+            principal=_principal(s, "org_officer-mofa"),
+            site_id=site.id,
+            data=ApproveIn(reason=MARKER, confirm_changed=True),
+            stores=stores,
+            now=datetime.now(UTC),
+        )
+        return site.id, snapshot.html_sha256, pending.id
 
 
 def body_for(path: str, ids: dict[str, Any]) -> dict[str, Any]:
@@ -206,7 +218,9 @@ def body_for(path: str, ids: dict[str, Any]) -> dict[str, Any]:
         "/api/v1/measures/{measure_id}/done": {"note": "planted"},
         "/api/v1/websites": {"org_id": "mofa", "name": "stolen", "url": "https://stolen.example/"},
         "/api/v1/websites/{site_id}": {"enabled": False, "name": "stolen"},
-        "/api/v1/websites/{site_id}/approve": {"note": "x"},
+        "/api/v1/websites/{site_id}/approve": {"reason": "x", "confirm_changed": True},
+        "/api/v1/websites/{site_id}/approvals/{approval_id}/confirm": {"reason": "x"},
+        "/api/v1/websites/{site_id}/approvals/{approval_id}/reject": {"reason": "x"},
     }
     return samples.get(path, {})
 
@@ -243,6 +257,7 @@ def snapshot(platform: Platform) -> tuple[Any, ...]:
             s.scalar(select(func.count()).where(AuditEntry.org_id == "mofa", AuditEntry.action.like("website.%"))),
             [(w.name, w.enabled, w.url) for w in s.scalars(select(Website).order_by(Website.id))],
             s.scalar(select(func.count()).select_from(WebsiteBaseline)),
+            s.execute(select(WebsiteApproval.id, WebsiteApproval.status, WebsiteApproval.decided_by)).all(),
         )
 
 

@@ -96,7 +96,7 @@ def test_approve_restore_bundle_and_snapshot_download(client: TestClient, platfo
     login(client, "org_officer-mof")
     site = client.post("/api/v1/websites", json=SITE).json()
     base = f"/api/v1/websites/{site['id']}"
-    assert client.post(f"{base}/approve", json={}).status_code == 409  # nothing fetched yet
+    assert client.post(f"{base}/approve", json={"reason": "first look"}).status_code == 409  # nothing fetched yet
     assert client.get(f"{base}/restore-bundle").status_code == 404
     fetched(platform, site["id"])
     detail = client.get(base).json()
@@ -107,7 +107,7 @@ def test_approve_restore_bundle_and_snapshot_download(client: TestClient, platfo
     assert bundle.status_code == 200 and bundle.headers["content-type"] == "application/gzip"
     assert "sandbox" in bundle.headers["content-security-policy"]
     with tarfile.open(fileobj=io.BytesIO(bundle.content), mode="r:gz") as tar:
-        assert set(tar.getnames()) == {"index.html", "MANIFEST", "snapshot.json"}
+        assert set(tar.getnames()) == {"index.html", "MANIFEST", "snapshot.json", "approval.json"}
         index = tar.extractfile("index.html")
         assert index is not None and index.read() == PAGE
 
@@ -117,10 +117,10 @@ def test_approve_restore_bundle_and_snapshot_download(client: TestClient, platfo
     assert page.headers["content-disposition"].startswith("attachment")
     assert client.get(f"{base}/snapshots/{'0' * 64}").status_code == 404
 
-    approved = client.post(f"{base}/approve", json={"note": "new design"})
-    assert approved.status_code == 200 and approved.json()["approved_by"] == "org_officer-mof"
+    approved = client.post(f"{base}/approve", json={"reason": "new design"})
+    assert approved.status_code == 200 and approved.json()["requested_by"] == "org_officer-mof"
     first_snapshot = detail["snapshots"][0]["id"]
-    back = client.post(f"{base}/approve", json={"snapshot_id": first_snapshot, "note": "roll back"})
+    back = client.post(f"{base}/approve", json={"snapshot_id": first_snapshot, "reason": "roll back"})
     assert back.status_code == 200 and back.json()["snapshot_id"] == first_snapshot
     with platform.db.session() as s:
         actions = [a.action for a in s.scalars(select(AuditEntry).where(AuditEntry.object_type == "website"))]

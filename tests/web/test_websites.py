@@ -6,6 +6,9 @@ Sites live on a loopback farm in this test process; the server's watch checks th
 
 from __future__ import annotations
 
+import io
+import json
+import tarfile
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -101,3 +104,56 @@ def test_wall_filters_by_organisation(page: Any, server: Server) -> None:
     names = page.locator(".site-tile .site-name").all_inner_texts()
     assert names == ["Foreign affairs"]
     shot(page, "websites-wall-filtered")
+
+
+def test_approving_a_defaced_page_takes_a_confirmation_and_a_second_person(
+    page: Any, server: Server, farm: SiteFarm
+) -> None:
+    good = ministry_page()
+    farm.set("/", good)
+    site_id = register(server, "Finance news", farm.url("/"))
+    wait_for(server, site_id, lambda s: s.last_checked_at is not None)
+    farm.set("/", HOSTILE)
+    login_as(page, server, "org_officer-mof")
+    page.goto(server.url + f"/websites/{site_id}")
+    page.click("#btn-check")
+    wait_for(server, site_id, lambda s: s.integrity == "defaced")
+    page.goto(server.url + f"/websites/{site_id}")
+    assert "DEFACED" in page.inner_text("#approve-confirm-label")  # the confirmation names the verdict
+
+    # A reason but no confirmation: the form does not go (and the server would refuse it, see the app tests).
+    page.fill("#approve-reason", "new campaign page")
+    page.click("#btn-approve")
+    assert page.locator("#pending-approval").count() == 0
+    assert page.evaluate("document.querySelector('#approve-confirm').validity.valueMissing") is True
+
+    page.check("#approve-confirm")
+    page.click("#btn-approve")
+    page.wait_for_selector("#pending-approval")
+    assert page.inner_text("#pending-reason") == "new campaign page"
+    assert page.locator("#btn-confirm-approval").count() == 0  # never the requester
+    bundle = page.request.get(server.url + f"/api/v1/websites/{site_id}/restore-bundle")
+    assert bundle.ok and bundle_file(bundle.body(), "index.html") == good.encode()  # still the known-good copy
+    shot(page, "website-approval-pending")
+
+    page.context.clear_cookies()
+    login_as(page, server, "national_analyst-ncc")
+    page.goto(server.url + f"/websites/{site_id}")
+    page.fill("#decide-reason", "confirmed with the ministry by phone")
+    page.click("#btn-confirm-approval")
+    page.wait_for_selector("#baseline:has-text('confirmed by')")
+    assert page.locator("#pending-approval").count() == 0
+    assert "national_analyst-ncc" in page.inner_text("#baseline")
+    bundle = page.request.get(server.url + f"/api/v1/websites/{site_id}/restore-bundle")
+    approval = json.loads(bundle_file(bundle.body(), "approval.json"))
+    assert approval["requested_by"] == "org_officer-mof" and approval["confirmed_by"] == "national_analyst-ncc"
+    assert approval["reason"] == "new campaign page"
+    assert_inert(page)
+    shot(page, "website-approval-confirmed")
+
+
+def bundle_file(data: bytes, name: str) -> bytes:
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        member = tar.extractfile(name)
+        assert member is not None
+        return member.read()

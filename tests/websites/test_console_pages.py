@@ -12,7 +12,7 @@ from sqlalchemy import select
 from mamori.platform import Platform
 from mamori.websites import service
 from mamori.websites.checker import Checker
-from mamori.websites.models import WebsiteBaseline
+from mamori.websites.models import WebsiteApproval, WebsiteBaseline
 from mamori.websites.results import CheckLimits
 from mamori.websites.schemas import WebsiteIn
 from mamori.workers.websites import Watch
@@ -81,18 +81,60 @@ def test_forms_need_csrf_and_approve_records_who(client: TestClient, platform: P
     site_id = defaced_site(platform, farm)
     csrf = login(client, "org_officer-mof")
     del client.headers["X-CSRF-Token"]
-    assert client.post(f"/websites/{site_id}/approve", data={"note": "x"}, follow_redirects=False).status_code == 403
-    done = client.post(f"/websites/{site_id}/approve", data={"note": "ok", "csrf_token": csrf}, follow_redirects=False)
+    form = {"reason": "x", "confirm_changed": "yes"}
+    assert client.post(f"/websites/{site_id}/approve", data=form, follow_redirects=False).status_code == 403
+    done = client.post(f"/websites/{site_id}/approve", data={**form, "csrf_token": csrf}, follow_redirects=False)
     assert done.status_code == 303
     with platform.db.session() as s:
-        newest = s.scalars(select(WebsiteBaseline).order_by(WebsiteBaseline.id.desc())).first()
-        assert newest is not None and newest.approved_by == "org_officer-mof"
+        newest = s.scalars(select(WebsiteApproval).order_by(WebsiteApproval.id.desc())).first()
+        assert newest is not None and newest.requested_by == "org_officer-mof" and newest.status == "pending"
     created = client.post(
         "/websites",
         data={"org_id": "mof", "name": "New", "url": "https://new.mof.example/", "csrf_token": csrf},
         follow_redirects=False,
     )
     assert created.status_code == 303 and created.headers["location"].startswith("/websites/")
+
+
+def baselines(platform: Platform) -> list[int]:
+    with platform.db.session() as s:
+        return list(s.scalars(select(WebsiteBaseline.snapshot_id).order_by(WebsiteBaseline.id)))
+
+
+def test_console_approval_of_a_defaced_page_asks_why_confirms_and_waits_for_a_second_person(
+    client: TestClient, platform: Platform, farm: SiteFarm
+) -> None:
+    site_id = defaced_site(platform, farm)
+    csrf = login(client, "org_officer-mof")
+    page = client.get(f"/websites/{site_id}").text
+    assert 'name="confirm_changed"' in page and "The current verdict is DEFACED" in page
+    assert 'id="approve-reason"' in page and "required" in page
+    before = baselines(platform)
+    for form in ({}, {"reason": "  "}, {"reason": "new design"}, {"confirm_changed": "yes"}):
+        refused = client.post(f"/websites/{site_id}/approve", data={**form, "csrf_token": csrf})
+        assert refused.status_code == 422, form
+        assert "confirmation" in refused.text or "reason is required" in refused.text
+    assert baselines(platform) == before
+    asked = client.post(
+        f"/websites/{site_id}/approve", data={"reason": "new design", "confirm_changed": "yes", "csrf_token": csrf}
+    )
+    assert asked.status_code == 200 and 'id="pending-approval"' in asked.text
+    assert 'id="btn-confirm-approval"' not in asked.text  # the requester gets no confirm button
+    with platform.db.session() as s:
+        pending = s.scalars(select(WebsiteApproval).where(WebsiteApproval.status == "pending")).one()
+    decision = f"/websites/{site_id}/approvals/{pending.id}/decision"
+    assert client.post(decision, data={"decision": "confirm", "reason": "me", "csrf_token": csrf}).status_code == 403
+    assert baselines(platform) == before
+
+    csrf = login(client, "national_analyst-ncc")
+    page = client.get(f"/websites/{site_id}").text
+    assert 'id="btn-confirm-approval"' in page and "new design" in page
+    assert client.post(decision, data={"decision": "confirm", "csrf_token": csrf}).status_code == 422
+    assert client.post(decision, data={"decision": "maybe", "reason": "x", "csrf_token": csrf}).status_code == 422
+    assert baselines(platform) == before
+    done = client.post(decision, data={"decision": "confirm", "reason": "checked with mof", "csrf_token": csrf})
+    assert done.status_code == 200 and "confirmed by" in done.text
+    assert baselines(platform) == [*before, pending.snapshot_id]
 
 
 def test_other_ministry_sees_nothing(client: TestClient, platform: Platform, farm: SiteFarm) -> None:

@@ -63,7 +63,7 @@ def test_who_may_change_and_approve(platform: Platform) -> None:
                     s,
                     principal=who(platform, username),
                     site_id=mof,
-                    data=ApproveIn(),
+                    data=ApproveIn(reason="looks right"),
                     stores=PageStores.under(platform.settings.data_dir),
                     now=datetime.now(UTC),
                 )

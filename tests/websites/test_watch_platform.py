@@ -23,7 +23,7 @@ from mamori.websites import service
 from mamori.websites.checker import Checker
 from mamori.websites.models import Website, WebsiteCheck, WebsiteSnapshot
 from mamori.websites.results import CheckLimits
-from mamori.websites.schemas import ApproveIn, WebsiteIn
+from mamori.websites.schemas import ApprovalDecisionIn, ApproveIn, WebsiteIn
 from mamori.workers.websites import Watch
 
 from .farm import SiteFarm
@@ -115,12 +115,26 @@ def test_down_defaced_restored_and_approved(platform: Platform, farm: SiteFarm) 
         farm.set("/moi/", MAINTENANCE)  # legitimate, but it looks like a replaced page: flagged
         await check()
         assert alerts_of(platform)[-1] == ("website.defaced", "new", None)
-        with platform.db.session() as s:
-            service.approve(
+        with platform.db.session() as s:  # flagged as defaced: the officer confirms, and it waits ...
+            asked = service.approve(
                 s,
                 principal=principal(platform, "org_officer-mof"),
                 site_id=site_id,
-                data=ApproveIn(note="planned maintenance page"),
+                data=ApproveIn(reason="planned maintenance page", confirm_changed=True),
+                stores=watch.stores,
+                now=datetime.now(UTC),
+            )
+            approval_id = asked.id
+        await check()
+        assert alerts_of(platform)[-1] == ("website.defaced", "new", None)  # still compared with the good page
+        with platform.db.session() as s:  # ... for a second person of the national centre
+            service.decide(
+                s,
+                principal=principal(platform, "national_analyst-ncc"),
+                site_id=site_id,
+                approval_id=approval_id,
+                data=ApprovalDecisionIn(reason="maintenance announced to the centre"),
+                confirm=True,
                 stores=watch.stores,
                 now=datetime.now(UTC),
             )

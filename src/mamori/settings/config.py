@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     websites_concurrency: int = Field(default=64, description="Website checks in flight at once.")
     websites_sync_seconds: float = Field(default=60.0, description="How often the watch re-reads the registry.")
     websites_keep_days: int = Field(default=90, description="Website check rows are kept this many days.")
+    baseline_single_approval: bool = Field(
+        default=False,
+        description="A changed or defaced page approved as a baseline takes effect without a second person.",
+    )
     log_level: str = Field(default="info", description="Python logging level.")
     evidence_max_bytes: int = Field(default=512 * 1024 * 1024, description="Largest evidence file upload.")
     smtp_host: str | None = Field(default=None, description="SMTP server for notification e-mail (none: no e-mail).")

@@ -13,16 +13,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
 from mamori.accounts import service as accounts
+from mamori.accounts.principal import Principal
 from mamori.api.deps import DbSession, PlatformDep, UserCaller
+from mamori.core.errors import ValidationFailed
+from mamori.i18n import _
 from mamori.platform import Platform
 from mamori.web.charts import latency_lines
 from mamori.web.console import back, page
 from mamori.websites import service
+from mamori.websites.enums import ApprovalStatus
 from mamori.websites.history import history
-from mamori.websites.models import Website, WebsiteCheck
-from mamori.websites.schemas import ApproveIn, WebsiteIn
+from mamori.websites.models import Website, WebsiteApproval, WebsiteBaseline, WebsiteCheck
+from mamori.websites.schemas import ApprovalDecisionIn, ApproveIn, WebsiteIn
 from mamori.websites.storage import PageStores
 from mamori.websites.textdiff import side_by_side
 
@@ -107,6 +112,9 @@ def detail(
     baseline_html = service.baseline_page(session, principal=principal, site_id=site_id, stores=stores)
     current_html = service.current_page(session, principal=principal, site_id=site_id, stores=stores)
     diff = side_by_side(baseline_html, current_html, url=site.url) if baseline_html and current_html else []
+    pending = service.approvals(session, principal=principal, site_id=site_id, status=ApprovalStatus.PENDING)
+    baseline = service.baseline_of(session, website=site)
+    snapshots = service.snapshots_of(session, principal=principal, site_id=site_id)
     return page(
         request,
         "website.html",
@@ -117,14 +125,33 @@ def detail(
         chart=chart,
         checks=checks,
         verdict=_last_verdict(checks),
-        baseline=service.baseline_of(session, website=site),
-        snapshots=service.snapshots_of(session, principal=principal, site_id=site_id),
+        baseline=baseline,
+        baseline_approval=_approval_of(session, principal, baseline),
+        pending=pending[0] if pending else None,
+        pending_sha256=next((k.html_sha256 for k in snapshots if pending and k.id == pending[0].snapshot_id), ""),
+        settings_single_approval=platform.settings.baseline_single_approval,
+        needs_confirmation=current_html is not None and service.needs_confirmation(session, website=site),
+        can_decide=bool(pending) and _may_decide(principal, pending[0].requested_by),
+        snapshots=snapshots,
         diff=diff,
         changed_lines=sum(1 for row in diff if row.op != "same"),
         has_current=current_html is not None,
         can_manage=principal.can("websites.manage", site.org_id),
         can_approve=principal.can("websites.approve", site.org_id),
     )
+
+
+def _approval_of(session: Session, principal: Principal, baseline: WebsiteBaseline | None) -> WebsiteApproval | None:
+    if baseline is None or baseline.approval_id is None:
+        return None
+    return service.get_approval(
+        session, principal=principal, site_id=baseline.website_id, approval_id=baseline.approval_id
+    )
+
+
+def _may_decide(principal: Principal, requested_by: str) -> bool:
+    """Whether to show the confirm and reject buttons (the service decides again when they are pressed)."""
+    return principal.national_can("websites.approve") and not principal.is_token and principal.name != requested_by
 
 
 def _last_verdict(checks: Sequence[WebsiteCheck]) -> WebsiteCheck | None:
@@ -141,12 +168,49 @@ def approve(
     session: DbSession,
     principal: UserCaller,
     platform: PlatformDep,
-    note: Annotated[str, Form(max_length=500)] = "",
+    reason: Annotated[str, Form(max_length=500)] = "",
+    confirm_changed: Annotated[str, Form()] = "",
     snapshot_id: Annotated[str, Form()] = "",
 ) -> Response:
-    data = ApproveIn(note=note, snapshot_id=int(snapshot_id) if snapshot_id.isdigit() else None)
+    data = ApproveIn(
+        reason=reason,
+        confirm_changed=confirm_changed == "yes",
+        snapshot_id=int(snapshot_id) if snapshot_id.isdigit() else None,
+    )
     service.approve(
-        session, principal=principal, site_id=site_id, data=data, stores=_stores(platform), now=datetime.now(UTC)
+        session,
+        principal=principal,
+        site_id=site_id,
+        data=data,
+        stores=_stores(platform),
+        now=datetime.now(UTC),
+        single_approval=platform.settings.baseline_single_approval,
+    )
+    return back(f"/websites/{site_id}")
+
+
+@router.post("/websites/{site_id}/approvals/{approval_id}/decision")
+def decide(
+    site_id: int,
+    approval_id: int,
+    session: DbSession,
+    principal: UserCaller,
+    platform: PlatformDep,
+    decision: Annotated[str, Form()],
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """The second person's confirm or reject button of a pending approval."""
+    if decision not in ("confirm", "reject"):
+        raise ValidationFailed(_("decision must be confirm or reject"), where="decision")
+    service.decide(
+        session,
+        principal=principal,
+        site_id=site_id,
+        approval_id=approval_id,
+        data=ApprovalDecisionIn(reason=reason),
+        confirm=decision == "confirm",
+        stores=_stores(platform),
+        now=datetime.now(UTC),
     )
     return back(f"/websites/{site_id}")
 

@@ -36,6 +36,7 @@ class SnapshotKind(StrEnum):
     """Why a stored page was kept (its row in ``website_snapshots``)."""
 
     KNOWN_GOOD = "known_good"  # approved as a baseline (by a person, or the first fetch of a new site)
+    PROPOSED = "proposed"  # a changed page someone asked to approve, waiting for a second person's confirmation
     SUSPICIOUS = "suspicious"  # kept for review: changed, not (yet) judged
     EVIDENCE = "evidence"  # the page a content detection fired on
 
@@ -47,3 +48,11 @@ class Integrity(StrEnum):
     OK = "ok"
     CHANGED = "changed"  # differs from the baseline with some findings, below the defacement line
     DEFACED = "defaced"  # a content detection is active
+
+
+class ApprovalStatus(StrEnum):
+    """Where a baseline approval stands. Only a confirmed approval ever becomes the baseline in force."""
+
+    PENDING = "pending"  # the page differed from the baseline: waits for a second person of the national centre
+    CONFIRMED = "confirmed"  # in force (or was): the baseline and the restore copy come from it
+    REJECTED = "rejected"

@@ -96,3 +96,33 @@ class WebsiteBaseline(Base):
     approved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     note: Mapped[str] = mapped_column(String(500), default="")
     volatile_paths: Mapped[list[Any]] = mapped_column(default=list)  # learned dynamic regions (DOM paths)
+    # The approval this baseline comes from (None only for baselines made before approvals were recorded).
+    approval_id: Mapped[int | None] = mapped_column(ForeignKey("website_approvals.id", ondelete="SET NULL"))
+
+
+class WebsiteApproval(Base):
+    """A request to make a page the baseline: who asked, why, what the verdict said, and who decided.
+
+    Both pages stay referenced: the page approved (``snapshot_id``) and the baseline it would replace
+    (``previous_snapshot_id``). A pending approval changes nothing: the watch keeps comparing with, and the
+    restore bundle keeps handing out, the previous known-good page until a second person confirms.
+    """
+
+    __tablename__ = "website_approvals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    website_id: Mapped[int] = mapped_column(ForeignKey("websites.id", ondelete="CASCADE"), index=True)
+    org_id: Mapped[str] = mapped_column(String(64))
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("website_snapshots.id", ondelete="CASCADE"))
+    previous_snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("website_snapshots.id", ondelete="SET NULL"))
+    requested_by: Mapped[str] = mapped_column(String(200))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reason: Mapped[str] = mapped_column(String(500))
+    verdict: Mapped[str] = mapped_column(String(20))  # the site's integrity when asked: ok / changed / defaced …
+    verdict_score: Mapped[float | None] = mapped_column(Float)
+    verdict_reasons: Mapped[list[Any]] = mapped_column(default=list)
+    rebaseline: Mapped[bool] = mapped_column(default=False)  # back to an earlier known-good page
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    decided_by: Mapped[str | None] = mapped_column(String(200))  # the second person, if one was needed
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_reason: Mapped[str] = mapped_column(String(500), default="")

@@ -135,10 +135,21 @@ class WebsiteUpdate(_Frozen):
 
 
 class ApproveIn(_Frozen):
-    """Approve the last fetched page, or (``snapshot_id``) go back to an earlier known-good snapshot."""
+    """Approve the last fetched page, or (``snapshot_id``) go back to an earlier known-good snapshot.
+
+    ``reason`` is required (blank is refused by the service). When the current verdict says the page is
+    changed or defaced, ``confirm_changed`` must be true: the approval then waits for a second person.
+    """
 
     snapshot_id: int | None = None
-    note: str = Field(default="", max_length=500)
+    reason: str = Field(max_length=500)
+    confirm_changed: bool = False
+
+
+class ApprovalDecisionIn(_Frozen):
+    """A second person's confirmation or rejection of a pending approval; the reason is required."""
+
+    reason: str = Field(max_length=500)
 
 
 class WebsiteOut(BaseModel):
@@ -190,6 +201,25 @@ class BaselineOut(BaseModel):
     approved_by: str
     approved_at: datetime
     note: str
+    approval_id: int | None
+
+
+class ApprovalOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    snapshot_id: int
+    previous_snapshot_id: int | None
+    requested_by: str
+    requested_at: datetime
+    reason: str
+    verdict: str
+    verdict_score: float | None
+    verdict_reasons: list[Any]
+    rebaseline: bool
+    status: str
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_reason: str
 
 
 class SnapshotOut(BaseModel):

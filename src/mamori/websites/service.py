@@ -23,11 +23,13 @@ from mamori.accounts.principal import Principal
 from mamori.audit import service as audit
 from mamori.bus import subjects
 from mamori.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from mamori.i18n import _
 from mamori.storage.db import utcnow
 from mamori.storage.outbox import enqueue
-from mamori.websites.enums import SnapshotKind, SnapshotStatus
-from mamori.websites.models import Website, WebsiteBaseline, WebsiteCheck, WebsiteSnapshot
-from mamori.websites.schemas import ApproveIn, SiteExpectations, WebsiteIn, WebsiteUpdate
+from mamori.websites import workflow
+from mamori.websites.enums import ApprovalStatus, Integrity, SnapshotKind, SnapshotStatus
+from mamori.websites.models import Website, WebsiteApproval, WebsiteBaseline, WebsiteCheck, WebsiteSnapshot
+from mamori.websites.schemas import ApprovalDecisionIn, ApproveIn, SiteExpectations, WebsiteIn, WebsiteUpdate
 from mamori.websites.storage import PageStores
 
 SYSTEM = "system"
@@ -239,22 +241,225 @@ def request_check(session: Session, *, principal: Principal, site_id: int) -> We
 
 
 def approve(
-    session: Session, *, principal: Principal, site_id: int, data: ApproveIn, stores: PageStores, now: datetime
-) -> WebsiteBaseline:
-    """Approve the last fetched page as the baseline, or go back to an earlier known-good snapshot."""
+    session: Session,
+    *,
+    principal: Principal,
+    site_id: int,
+    data: ApproveIn,
+    stores: PageStores,
+    now: datetime,
+    single_approval: bool = False,
+) -> WebsiteApproval:
+    """Ask to make the last fetched page the baseline, or (``snapshot_id``) go back to a known-good snapshot.
+
+    A clean page (or a known-good one) takes effect at once. A page the current verdict calls changed or
+    defaced needs ``confirm_changed`` and then waits, pending, for a second person of the national centre
+    (:func:`decide`), unless ``single_approval`` (``MAMORI_BASELINE_SINGLE_APPROVAL``) lets it take effect.
+    """
     site = get(session, principal=principal, site_id=site_id)
     principal.require("websites.approve", site.org_id)
+    reason = workflow.required_reason(data.reason)
     if data.snapshot_id is not None:
         snapshot = _known_good(session, site, data.snapshot_id)
+        approval = _record(session, site, snapshot, actor=principal.name, reason=reason, rebaseline=True)
+        _in_force(session, site, approval, snapshot, stores, action="website.rebaseline", actor=principal.name)
+        return approval
+    if not site.latest_sha256:
+        raise Conflict(_("no page has been fetched from this site yet"))
+    clean = not needs_confirmation(session, website=site)
+    if not clean:
+        workflow.require_confirmation(Integrity(site.integrity), confirmed=data.confirm_changed)
+        _refuse_second_pending(session, site)
+    waits = not clean and not single_approval
+    snapshot = _keep_latest(session, site, stores, now, proposed=waits)
+    approval = _record(session, site, snapshot, actor=principal.name, reason=reason, pending=waits)
+    if waits:
+        _audit_approval(session, approval, action="website.approval_requested", actor=principal.name)
     else:
-        snapshot = _keep_latest(session, site, stores, now)
-    return _approve(session, site, snapshot, actor=principal.name, note=data.note, rebaseline=data.snapshot_id)
+        _in_force(
+            session, site, approval, snapshot, stores, action="website.approve", actor=principal.name,
+            single_approval=not clean,
+        )  # fmt: skip
+    return approval
+
+
+def decide(
+    session: Session,
+    *,
+    principal: Principal,
+    site_id: int,
+    approval_id: int,
+    data: ApprovalDecisionIn,
+    confirm: bool,
+    stores: PageStores,
+    now: datetime,
+) -> WebsiteApproval:
+    """A second person (national role, not the requester) confirms a pending approval, or rejects it."""
+    site = get(session, principal=principal, site_id=site_id)
+    approval = _approval_of(session, site, approval_id)
+    workflow.require_decider(principal, approval)
+    approval.decision_reason = workflow.required_reason(data.reason)
+    approval.status = (ApprovalStatus.CONFIRMED if confirm else ApprovalStatus.REJECTED).value
+    approval.decided_by, approval.decided_at = principal.name, now
+    if not confirm:
+        _audit_approval(session, approval, action="website.approval_rejected", actor=principal.name)
+        return approval
+    snapshot = session.get(WebsiteSnapshot, approval.snapshot_id)
+    if snapshot is None:
+        raise Conflict(_("the page of approval %(id)s is no longer kept", id=approval.id))
+    _in_force(session, site, approval, snapshot, stores, action="website.approval_confirmed", actor=principal.name)
+    return approval
+
+
+def approvals(
+    session: Session, *, principal: Principal, site_id: int, status: ApprovalStatus | None = None
+) -> Sequence[WebsiteApproval]:
+    """Newest first."""
+    site = get(session, principal=principal, site_id=site_id)
+    query = select(WebsiteApproval).where(WebsiteApproval.website_id == site.id)
+    if status is not None:
+        query = query.where(WebsiteApproval.status == status.value)
+    return session.scalars(query.order_by(WebsiteApproval.id.desc()).limit(50)).all()
+
+
+def get_approval(session: Session, *, principal: Principal, site_id: int, approval_id: int) -> WebsiteApproval:
+    return _approval_of(session, get(session, principal=principal, site_id=site_id), approval_id)
 
 
 def adopt_first_page(session: Session, *, website: Website, stores: PageStores, now: datetime) -> WebsiteBaseline:
     """A new site's first good page becomes its baseline (audited as the system's, shown for review)."""
-    snapshot = _keep_latest(session, website, stores, now)
-    return _approve(session, website, snapshot, actor=SYSTEM, note="first page fetched; review it", rebaseline=None)
+    snapshot = _keep_latest(session, website, stores, now, proposed=False)
+    approval = _record(session, website, snapshot, actor=SYSTEM, reason="first page fetched; review it")
+    return _in_force(session, website, approval, snapshot, stores, action="website.approve", actor=SYSTEM)
+
+
+def needs_confirmation(session: Session, *, website: Website) -> bool:
+    """Approving the last fetched page now would need ``confirm_changed`` (and a second person)."""
+    previous = _baseline_snapshot(session, website)
+    same = previous is not None and previous.html_sha256 == website.latest_sha256
+    return not workflow.is_clean(Integrity(website.integrity), same_as_baseline=same)
+
+
+def _approval_of(session: Session, site: Website, approval_id: int) -> WebsiteApproval:
+    row = session.get(WebsiteApproval, approval_id)
+    if row is None or row.website_id != site.id:
+        raise NotFound(_("approval %(id)s not found", id=approval_id))
+    return row
+
+
+def _refuse_second_pending(session: Session, site: Website) -> None:
+    """One pending approval per site: the confirmer decides on one page, not on whichever came last."""
+    waiting = session.scalar(
+        select(WebsiteApproval.id).where(
+            WebsiteApproval.website_id == site.id, WebsiteApproval.status == ApprovalStatus.PENDING.value
+        )
+    )
+    if waiting is not None:
+        raise Conflict(_("approval %(id)s of this site is already waiting for confirmation", id=waiting))
+
+
+def _baseline_snapshot(session: Session, site: Website) -> WebsiteSnapshot | None:
+    baseline = baseline_of(session, website=site)
+    return None if baseline is None else session.get(WebsiteSnapshot, baseline.snapshot_id)
+
+
+def _last_compared(session: Session, site: Website) -> WebsiteCheck | None:
+    query = select(WebsiteCheck).where(WebsiteCheck.website_id == site.id, WebsiteCheck.score.is_not(None))
+    return session.scalar(query.order_by(WebsiteCheck.checked_at.desc(), WebsiteCheck.id.desc()).limit(1))
+
+
+def _record(
+    session: Session,
+    site: Website,
+    snapshot: WebsiteSnapshot,
+    *,
+    actor: str,
+    reason: str,
+    rebaseline: bool = False,
+    pending: bool = False,
+) -> WebsiteApproval:
+    """The approval as asked: the page, the baseline it replaces, and what the verdict said at that moment."""
+    previous = _baseline_snapshot(session, site)
+    check = _last_compared(session, site)
+    row = WebsiteApproval(
+        website_id=site.id,
+        org_id=site.org_id,
+        snapshot_id=snapshot.id,
+        previous_snapshot_id=previous.id if previous else None,
+        requested_by=actor,
+        requested_at=utcnow(),
+        reason=reason,
+        verdict=site.integrity,
+        verdict_score=check.score if check else None,
+        verdict_reasons=list(check.reasons)[:20] if check else [],
+        rebaseline=rebaseline,
+        status=(ApprovalStatus.PENDING if pending else ApprovalStatus.CONFIRMED).value,
+        decision_reason="",
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _in_force(
+    session: Session,
+    site: Website,
+    approval: WebsiteApproval,
+    snapshot: WebsiteSnapshot,
+    stores: PageStores,
+    *,
+    action: str,
+    actor: str,
+    single_approval: bool = False,
+) -> WebsiteBaseline:
+    """The approved page becomes the baseline and the known-good copy restore bundles are made of."""
+    if snapshot.kind != SnapshotKind.KNOWN_GOOD:
+        stores.snapshots.mark(stores.snapshots.get_snapshot(site.uid, snapshot.store_id), SnapshotStatus.KNOWN_GOOD)
+        snapshot.kind = SnapshotKind.KNOWN_GOOD.value
+    baseline = WebsiteBaseline(
+        website_id=site.id,
+        org_id=site.org_id,
+        snapshot_id=snapshot.id,
+        approved_by=approval.requested_by,
+        note=approval.reason,
+        volatile_paths=[],
+        approval_id=approval.id,
+    )
+    session.add(baseline)
+    session.flush()
+    _audit_approval(
+        session, approval, action=action, actor=actor, baseline_id=baseline.id, single_approval=single_approval
+    )
+    _announce(session, site, "check")  # compare with the new baseline at once: its alerts resolve now
+    return baseline
+
+
+def _audit_approval(session: Session, approval: WebsiteApproval, *, action: str, actor: str, **extra: Any) -> None:
+    """Both pages by id and hash, the verdict at the time, the reasons: enough to judge the approval later."""
+    snapshot = session.get(WebsiteSnapshot, approval.snapshot_id)
+    previous = session.get(WebsiteSnapshot, approval.previous_snapshot_id) if approval.previous_snapshot_id else None
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        object_type="website",
+        object_id=approval.website_id,
+        org_id=approval.org_id,
+        details={
+            "approval_id": approval.id,
+            "status": approval.status,
+            "requested_by": approval.requested_by,
+            "reason": approval.reason,
+            "decision_reason": approval.decision_reason,
+            "verdict": approval.verdict,
+            "verdict_score": approval.verdict_score,
+            "snapshot_id": approval.snapshot_id,
+            "sha256": snapshot.html_sha256 if snapshot else None,
+            "previous_snapshot_id": approval.previous_snapshot_id,
+            "previous_sha256": previous.html_sha256 if previous else None,
+            **extra,
+        },
+    )
 
 
 def _known_good(session: Session, site: Website, snapshot_id: int) -> WebsiteSnapshot:
@@ -266,14 +471,17 @@ def _known_good(session: Session, site: Website, snapshot_id: int) -> WebsiteSna
     return snapshot
 
 
-def _keep_latest(session: Session, site: Website, stores: PageStores, now: datetime) -> WebsiteSnapshot:
+def _keep_latest(
+    session: Session, site: Website, stores: PageStores, now: datetime, *, proposed: bool
+) -> WebsiteSnapshot:
+    """Keep the last fetched page: known-good at once, or (``proposed``) unreviewed until it is confirmed."""
     if not site.latest_sha256:
-        raise Conflict("no page has been fetched from this site yet")
+        raise Conflict(_("no page has been fetched from this site yet"))
     body = stores.latest.get(site.uid, site.latest_sha256)
-    stored = stores.snapshots.save(
-        site_id=site.uid, url=site.url, html=body, taken_at=now, status=SnapshotStatus.KNOWN_GOOD
-    )
-    return _snapshot_row(session, site, stored.id, stored.html_sha256, SnapshotKind.KNOWN_GOOD, now)
+    status = SnapshotStatus.UNREVIEWED if proposed else SnapshotStatus.KNOWN_GOOD
+    stored = stores.snapshots.save(site_id=site.uid, url=site.url, html=body, taken_at=now, status=status)
+    kind = SnapshotKind.PROPOSED if proposed else SnapshotKind.KNOWN_GOOD
+    return _snapshot_row(session, site, stored.id, stored.html_sha256, kind, now)
 
 
 def _snapshot_row(
@@ -287,39 +495,23 @@ def _snapshot_row(
     return row
 
 
-def _approve(
-    session: Session, site: Website, snapshot: WebsiteSnapshot, *, actor: str, note: str, rebaseline: int | None
-) -> WebsiteBaseline:
-    baseline = WebsiteBaseline(
-        website_id=site.id, org_id=site.org_id, snapshot_id=snapshot.id, approved_by=actor, note=note, volatile_paths=[]
-    )
-    session.add(baseline)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="website.rebaseline" if rebaseline else "website.approve",
-        object_type="website",
-        object_id=site.id,
-        org_id=site.org_id,
-        details={"baseline_id": baseline.id, "snapshot_id": snapshot.id, "sha256": snapshot.html_sha256, "note": note},
-    )
-    _announce(session, site, "check")  # compare with the new baseline at once: its alerts resolve now
-    return baseline
-
-
 # --- downloads -----------------------------------------------------------------------------------------
 
 
 def restore_bundle(session: Session, *, principal: Principal, site_id: int, stores: PageStores) -> tuple[str, bytes]:
-    """A tar.gz of the baseline in force (the last known-good page), for a responder to restore from."""
+    """A tar.gz of the baseline in force (the last known-good page) naming the approval it comes from.
+
+    A pending approval never reaches here: only a confirmed one makes a baseline.
+    """
     site = get(session, principal=principal, site_id=site_id)
     baseline = baseline_of(session, website=site)
     if baseline is None:
         raise NotFound("this site has no known-good snapshot yet")
     snapshot = session.get(WebsiteSnapshot, baseline.snapshot_id)
     assert snapshot is not None
-    data = stores.snapshots.restore_bundle(stores.snapshots.get_snapshot(site.uid, snapshot.store_id))
+    provenance = _provenance(session, baseline)
+    stored = stores.snapshots.get_snapshot(site.uid, snapshot.store_id)
+    data = stores.snapshots.restore_bundle(stored, approval=provenance)
     audit.record(
         session,
         actor=principal.name,
@@ -327,9 +519,35 @@ def restore_bundle(session: Session, *, principal: Principal, site_id: int, stor
         object_type="website",
         object_id=site.id,
         org_id=site.org_id,
-        details={"snapshot_id": snapshot.id, "sha256": snapshot.html_sha256},
+        details={"snapshot_id": snapshot.id, "sha256": snapshot.html_sha256, "approval_id": baseline.approval_id},
     )
-    return f"website-{site.id}-{snapshot.html_sha256[:12]}.tar.gz", data
+    label = f"approval-{baseline.approval_id}" if baseline.approval_id else f"baseline-{baseline.id}"
+    return f"website-{site.id}-{label}-{snapshot.html_sha256[:12]}.tar.gz", data
+
+
+def _provenance(session: Session, baseline: WebsiteBaseline) -> dict[str, object]:
+    """Who approved the restored page, when and why (what ``approval.json`` of a restore bundle says)."""
+    row = session.get(WebsiteApproval, baseline.approval_id) if baseline.approval_id else None
+    if row is None:  # a baseline from before approvals were recorded
+        return {
+            "id": None,
+            "baseline_id": baseline.id,
+            "requested_by": baseline.approved_by,
+            "requested_at": baseline.approved_at.isoformat(),
+            "reason": baseline.note,
+        }
+    return {
+        "id": row.id,
+        "baseline_id": baseline.id,
+        "requested_by": row.requested_by,
+        "requested_at": row.requested_at.isoformat(),
+        "reason": row.reason,
+        "verdict": row.verdict,
+        "status": row.status,
+        "confirmed_by": row.decided_by,
+        "confirmed_at": row.decided_at.isoformat() if row.decided_at else None,
+        "confirmation_reason": row.decision_reason,
+    }
 
 
 def snapshot_bytes(session: Session, *, principal: Principal, site_id: int, sha256: str, stores: PageStores) -> bytes:

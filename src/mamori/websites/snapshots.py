@@ -6,7 +6,8 @@ did not change costs nothing to store again and every byte can be verified on re
 its id is the SHA-256 of its immutable part. The lead's ``Snapshot`` rows point here.
 
 ``restore_bundle`` gives a responder a ``.tar.gz`` of a known-good version: ``index.html``, ``resources/``,
-``MANIFEST`` (``sha256sum -c`` format) and ``snapshot.json``. Resource names come from URLs an attacker may
+``MANIFEST`` (``sha256sum -c`` format), ``snapshot.json`` and, given one, ``approval.json`` (the approval the
+copy comes from). Resource names come from URLs an attacker may
 control, so they are rebuilt from a safe alphabet, numbered, and never contain a path separator or "..".
 """
 
@@ -20,7 +21,7 @@ import os
 import re
 import tarfile
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -133,17 +134,26 @@ class SnapshotStore:
         good = [s for s in self.list_(site_id) if s.status is SnapshotStatus.KNOWN_GOOD]
         return good[-1] if good else None
 
-    def restore_bundle(self, snapshot: Snapshot) -> bytes:
-        """A tar.gz of a known-good snapshot; refuses any other status (never hand back the defaced page)."""
+    def restore_bundle(self, snapshot: Snapshot, *, approval: Mapping[str, object] | None = None) -> bytes:
+        """A tar.gz of a known-good snapshot; refuses any other status (never hand back the defaced page).
+
+        ``approval`` (who approved this page, when, why) goes into ``approval.json``, is listed in
+        ``MANIFEST`` and repeated under ``"approval"`` in ``snapshot.json``: a responder restoring a site
+        can always say which approval the copy comes from.
+        """
         current = self.get_snapshot(snapshot.site_id, snapshot.id)
         if current.status is not SnapshotStatus.KNOWN_GOOD:
             raise Conflict(f"snapshot is {current.status}, only known-good versions are restored", where=snapshot.id)
         files = [("index.html", self.get(current.html_sha256))]
         files += [(r.name, self.get(r.sha256)) for r in current.resources]
+        described: dict[str, object] = dict(_to_json(current))
+        if approval is not None:
+            files.append(("approval.json", json.dumps(dict(approval), indent=2).encode()))
+            described["approval"] = dict(approval)
         manifest = "".join(f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in files)
         files += [
             ("MANIFEST", manifest.encode()),
-            ("snapshot.json", json.dumps(_to_json(current), indent=2).encode()),
+            ("snapshot.json", json.dumps(described, indent=2).encode()),
         ]
         return _tar_gz(files, mtime=int(current.taken_at.timestamp()))
 

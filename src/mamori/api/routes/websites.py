@@ -11,8 +11,11 @@ from pydantic import BaseModel
 
 from mamori.api.deps import Caller, DbSession, PlatformDep
 from mamori.websites import service
+from mamori.websites.enums import ApprovalStatus
 from mamori.websites.history import history
 from mamori.websites.schemas import (
+    ApprovalDecisionIn,
+    ApprovalOut,
     ApproveIn,
     BaselineOut,
     CheckOut,
@@ -49,6 +52,7 @@ class ChecksPage(BaseModel):
 
 class WebsiteDetail(WebsiteOut):
     baseline: BaselineOut | None
+    pending_approval: ApprovalOut | None
     snapshots: list[SnapshotOut]
 
 
@@ -67,10 +71,12 @@ def get_website(site_id: int, session: DbSession, principal: Caller) -> WebsiteD
     site = service.get(session, principal=principal, site_id=site_id)
     baseline = service.baseline_of(session, website=site)
     snapshots = service.snapshots_of(session, principal=principal, site_id=site_id)
+    pending = service.approvals(session, principal=principal, site_id=site_id, status=ApprovalStatus.PENDING)
     return WebsiteDetail.model_validate(
         {
             **WebsiteOut.model_validate(site).model_dump(),
             "baseline": BaselineOut.model_validate(baseline) if baseline else None,
+            "pending_approval": ApprovalOut.model_validate(pending[0]) if pending else None,
             "snapshots": [SnapshotOut.model_validate(s) for s in snapshots],
         }
     )
@@ -110,22 +116,97 @@ def check_now(site_id: int, session: DbSession, principal: Caller) -> dict[str, 
 
 
 @router.post("/{site_id}/approve")
-def approve(site_id: int, data: ApproveIn, session: DbSession, principal: Caller, platform: PlatformDep) -> BaselineOut:
-    """Approve the last fetched page as the baseline, or (``snapshot_id``) go back to a known-good snapshot."""
-    baseline = service.approve(
+def approve(
+    site_id: int, data: ApproveIn, response: Response, session: DbSession, principal: Caller, platform: PlatformDep
+) -> ApprovalOut:
+    """Approve the last fetched page as the baseline, or (``snapshot_id``) go back to a known-good snapshot.
+
+    ``reason`` is required. A page the current verdict calls changed or defaced also needs
+    ``"confirm_changed": true`` and then waits (202, status ``pending``) for a second person of the national
+    centre: until then the watch compares with, and the restore bundle hands out, the previous known-good page.
+    """
+    approval = service.approve(
         session,
         principal=principal,
         site_id=site_id,
         data=data,
         stores=PageStores.under(platform.settings.data_dir),
         now=datetime.now(UTC),
+        single_approval=platform.settings.baseline_single_approval,
     )
-    return BaselineOut.model_validate(baseline)
+    if approval.status == ApprovalStatus.PENDING:
+        response.status_code = 202
+    return ApprovalOut.model_validate(approval)
+
+
+@router.get("/{site_id}/approvals")
+def list_approvals(
+    site_id: int, session: DbSession, principal: Caller, status: ApprovalStatus | None = None
+) -> list[ApprovalOut]:
+    """The site's approvals, newest first (``status=pending``: those waiting for a second person)."""
+    rows = service.approvals(session, principal=principal, site_id=site_id, status=status)
+    return [ApprovalOut.model_validate(a) for a in rows]
+
+
+@router.get("/{site_id}/approvals/{approval_id}")
+def get_approval(site_id: int, approval_id: int, session: DbSession, principal: Caller) -> ApprovalOut:
+    row = service.get_approval(session, principal=principal, site_id=site_id, approval_id=approval_id)
+    return ApprovalOut.model_validate(row)
+
+
+@router.post("/{site_id}/approvals/{approval_id}/confirm")
+def confirm_approval(
+    site_id: int,
+    approval_id: int,
+    data: ApprovalDecisionIn,
+    session: DbSession,
+    principal: Caller,
+    platform: PlatformDep,
+) -> ApprovalOut:
+    """A second person (national role, not the requester) puts a pending approval in force, with a reason."""
+    return _decide(site_id, approval_id, data, session, principal, platform, confirm=True)
+
+
+@router.post("/{site_id}/approvals/{approval_id}/reject")
+def reject_approval(
+    site_id: int,
+    approval_id: int,
+    data: ApprovalDecisionIn,
+    session: DbSession,
+    principal: Caller,
+    platform: PlatformDep,
+) -> ApprovalOut:
+    """A second person (national role, not the requester) refuses a pending approval, with a reason."""
+    return _decide(site_id, approval_id, data, session, principal, platform, confirm=False)
+
+
+def _decide(
+    site_id: int,
+    approval_id: int,
+    data: ApprovalDecisionIn,
+    session: DbSession,
+    principal: Caller,
+    platform: PlatformDep,
+    *,
+    confirm: bool,
+) -> ApprovalOut:
+    row = service.decide(
+        session,
+        principal=principal,
+        site_id=site_id,
+        approval_id=approval_id,
+        data=data,
+        confirm=confirm,
+        stores=PageStores.under(platform.settings.data_dir),
+        now=datetime.now(UTC),
+    )
+    return ApprovalOut.model_validate(row)
 
 
 @router.get("/{site_id}/restore-bundle", response_class=Response)
 def restore_bundle(site_id: int, session: DbSession, principal: Caller, platform: PlatformDep) -> Response:
-    """A tar.gz of the last known-good page: index.html, resources/, MANIFEST (sha256sum -c), snapshot.json."""
+    """A tar.gz of the last known-good page: index.html, resources/, MANIFEST (sha256sum -c), snapshot.json and
+    approval.json (the approval the copy comes from: id, who asked, when, why, who confirmed)."""
     stores = PageStores.under(platform.settings.data_dir)
     name, data = service.restore_bundle(session, principal=principal, site_id=site_id, stores=stores)
     headers = {"Content-Disposition": f'attachment; filename="{name}"', **HOSTILE_HEADERS}
