@@ -74,7 +74,7 @@ PW = "long enough password"
 
 def run(*args: str, input: str | None = None) -> Result:
     """The real `mamori` command group (its error reporting included), as a person would type it."""
-    return CliRunner().invoke(main, list(args), input=input)
+    return CliRunner().invoke(main, list(args), input=input, prog_name="mamori")
 
 
 def assert_one_error_line(result: Result, status: int, *fragments: str) -> None:
@@ -217,3 +217,12 @@ def test_the_command_line_starts_without_the_database_layer() -> None:
     code = "import sys, mamori.cli.main; print(sorted(m for m in ('sqlalchemy', 'fastapi') if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_usage_error_is_one_line_too(tmp_path: Path) -> None:
+    result = run("ingest", str(tmp_path / "nothere.log"), "--org", "mof")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"error: Invalid value for 'PATHS...': Path '{tmp_path / 'nothere.log'}' does not exist."
+        " (see: mamori ingest --help)"
+    ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -50,12 +51,44 @@ def _validation_text(errors: list[Any]) -> str:
     return "; ".join(parts)
 
 
+def _usage_hint(exc: click.ClickException) -> str:
+    ctx = getattr(exc, "ctx", None)
+    if not isinstance(exc, click.UsageError) or ctx is None:
+        return ""
+    return _(" (see: %(command)s --help)", command=ctx.command_path)
+
+
 def debugging(ctx: click.Context) -> bool:
     return bool(ctx.meta.get(DEBUG_KEY)) or os.environ.get("MAMORI_LOG_LEVEL", "").lower() == "debug"
 
 
 class ReportingGroup(click.Group):
-    """A click group whose sub-commands' anticipated errors end as one line and a status, never a traceback."""
+    """A click group whose sub-commands' anticipated errors end as one line and a status, never a traceback.
+
+    Click's own usage errors (an unknown option, a missing argument) are shortened to one line as well: the
+    usage text they would print is one ``--help`` away.
+    """
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            status = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as exc:
+            click.echo(_("error: %(text)s", text=exc.format_message()) + _usage_hint(exc), err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo(_("error: aborted"), err=True)
+            sys.exit(FAILURE)
+        # non-standalone click returns the status of ctx.exit(n); commands themselves return nothing
+        sys.exit(status if isinstance(status, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
