@@ -226,3 +226,20 @@ def test_a_usage_error_is_one_line_too(tmp_path: Path) -> None:
         f"error: Invalid value for 'PATHS...': Path '{tmp_path / 'nothere.log'}' does not exist."
         " (see: mamori ingest --help)"
     ]
+
+
+def test_a_second_init_is_refused_before_the_password_is_asked(migrated: str) -> None:
+    assert run("init", "--password-stdin", "--data-dir", migrated, input=PW + "\n").exit_code == 0
+    again = run("init", "--data-dir", migrated)  # no input at all: a prompt would abort
+    assert_one_error_line(again, 1, "already initialised")
+    assert "password" not in again.output
+
+
+def test_no_password_at_the_end_of_input_is_one_line(migrated: str) -> None:
+    result = run("init", "--data-dir", migrated, input="")
+    assert_one_error_line(result, 2, "no password given", "--password-stdin")
+
+
+def test_the_command_alone_shows_its_help() -> None:
+    result = run()
+    assert result.exit_code == 2 and "Commands:" in result.output and "error:" not in result.output

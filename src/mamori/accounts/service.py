@@ -68,17 +68,22 @@ def create_org(
     return org
 
 
+def refuse_if_initialised(session: Session) -> None:
+    """Conflict when the installation has a national centre or any user already."""
+    existing = session.scalar(select(Organisation.id).where(Organisation.kind == OrgKind.NATIONAL.value))
+    users = session.scalar(select(func.count()).select_from(User)) or 0
+    if existing is not None or users:
+        where = f"national centre {existing!r}" if existing else f"{users} user(s)"
+        raise Conflict(f"already initialised ({where} exists); add people with `mamori user create`")
+
+
 def initialise(session: Session, *, centre: OrgIn, admin: UserIn, system_actor: str) -> User:
     """A fresh installation's national centre and its first administrator, once (bootstrap, no principal).
 
     Refused when the installation already has a national centre or any user: a second `mamori init` must
     not make a second centre or an administrator nobody asked for.
     """
-    existing = session.scalar(select(Organisation.id).where(Organisation.kind == OrgKind.NATIONAL.value))
-    users = session.scalar(select(func.count()).select_from(User)) or 0
-    if existing is not None or users:
-        where = f"national centre {existing!r}" if existing else f"{users} user(s)"
-        raise Conflict(f"already initialised ({where} exists); add people with `mamori user create`")
+    refuse_if_initialised(session)
     if centre.kind is not OrgKind.NATIONAL:
         raise ValidationFailed("the centre created by init is the national one", where="kind")
     create_org(session, principal=None, data=centre, system_actor=system_actor)

@@ -45,14 +45,19 @@ def cli_actor() -> str:
 
 def read_password(username: str, *, from_stdin: bool) -> str:
     """From stdin's first line, or asked twice at a prompt that does not echo."""
+    from mamori.core.errors import ValidationFailed
+
     if from_stdin:
         secret = sys.stdin.readline().rstrip("\r\n")
         if not secret:
-            from mamori.core.errors import ValidationFailed
-
             raise ValidationFailed(_("no password on standard input"), where="--password-stdin")
         return secret
-    return str(click.prompt(_("password for %(user)s", user=username), hide_input=True, confirmation_prompt=True))
+    try:
+        return str(click.prompt(_("password for %(user)s", user=username), hide_input=True, confirmation_prompt=True))
+    except click.Abort:  # end of input: a script without a terminal
+        raise ValidationFailed(
+            _("no password given (type it at the prompt, or pipe it with --password-stdin)")
+        ) from None
 
 
 # --- init ------------------------------------------------------------------------------------------------
@@ -75,7 +80,12 @@ def init(
 
     settings = settings_for(data_dir)
     centre = OrgIn(id=centre_id, name=centre_name, kind=OrgKind.NATIONAL)
-    open_database(settings).dispose()  # refuse a missing database before asking for a password
+    database = open_database(settings)
+    try:  # refuse a missing database or a second init before asking for a password
+        with database.session() as session:
+            accounts.refuse_if_initialised(session)
+    finally:
+        database.dispose()
     secret = read_password(username, from_stdin=password_stdin)
     admin = UserIn(
         username=username,

@@ -81,6 +81,9 @@ class ReportingGroup(click.Group):
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:
             status = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            exc.show()  # `mamori` or `mamori org` alone: the help, as click shows it
+            sys.exit(exc.exit_code)
         except click.ClickException as exc:
             click.echo(_("error: %(text)s", text=exc.format_message()) + _usage_hint(exc), err=True)
             sys.exit(exc.exit_code)
