@@ -10,9 +10,10 @@ from pathlib import Path
 
 import orjson
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from mamori.cli.hunt import hunt
+from mamori.cli.main import main
 from mamori.cli.rules import rules
 from mamori.detect.engine import CONTENT_RULES
 from tests.detect.conftest import EAS, REGRESSION, SIGMAHQ, need
@@ -149,3 +150,80 @@ def test_table_is_readable() -> None:
     )
     assert "a.evtx:7" in text and "…" in text
     _ = io.StringIO(text)
+
+
+# --- a folder as a person hands it over: logs among other files (content rules only, no shared data) ---------
+
+SQLI = {
+    "source": "webserver",
+    "c-ip": "192.0.2.7",
+    "cs-method": "GET",
+    "sc-status": 200,
+    "c-uri": "/x?id=1%20union%20select%201",
+    "@timestamp": "2026-11-23T10:00:00Z",
+}
+
+
+@pytest.fixture
+def mixed(tmp_path: Path) -> Path:
+    root = tmp_path / "evidence"
+    (root / "web").mkdir(parents=True)
+    (root / ".git").mkdir()
+    (root / ".git" / "config").write_text("[core]\n")
+    (root / "LICENSE").write_text("Apache License\nVersion 2.0, January 2004\n" * 200)
+    (root / "COMMIT").write_text("758c5e7 i18n: one message lookup\n")
+    (root / "web" / "index.html").write_text("<!doctype html><html><body>ok</body></html>\n")
+    (root / "web" / "tool").write_bytes(b"\x7fELF\x02\x01\x01" + bytes(2000))
+    second = dict(SQLI, **{"c-ip": "192.0.2.9"})
+    (root / "web" / "hits.jsonl").write_bytes(orjson.dumps(SQLI) + b"\n" + orjson.dumps(second) + b"\n")
+    (root / "messages").write_text("Nov 23 08:00:00 host sshd[1]: Failed password for root from 192.0.2.1\n")
+    return root
+
+
+def hunt_cli(*args: str) -> Result:
+    """``mamori hunt`` through the command group, as typed (so errors are reported as a person sees them)."""
+    return CliRunner().invoke(main, ["hunt", *args, "--rules", str(CONTENT_RULES), "--no-cache"])
+
+
+def test_hunt_reads_the_logs_and_names_what_it_skipped_in_one_line(mixed: Path) -> None:
+    result = hunt_cli(str(mixed), "--format", "jsonl")
+    assert result.exit_code == 0, result.output
+    assert (
+        "skipped 5 files: 2 not a log (COMMIT, LICENSE), 1 binary (tool), 1 hidden (.git), 1 html (index.html)"
+        in result.stderr.splitlines()
+    )
+    assert "files: 2 read, 5 skipped; records: 3; bad records: 0; hits: 2" in result.stderr
+
+
+def test_hunt_hits_carry_attack_tags_and_the_run_ends_with_a_results_summary(mixed: Path, tmp_path: Path) -> None:
+    jsonl = hunt_cli(str(mixed), "--format", "jsonl")
+    rows = [json.loads(line) for line in jsonl.stdout.splitlines()]  # every stdout line is a hit, nothing else
+    assert [r["rule_title"] for r in rows] == ["SQL Injection Attempt in Request"] * 2
+    assert all(r["tags"] == ["attack.initial-access", "attack.t1190"] for r in rows)
+    summary = jsonl.stderr[jsonl.stderr.index("results summary") :].splitlines()
+    assert summary[0] == "results summary: 2 hits, 1 rules"
+    assert summary[2].split() == ["critical", "0", "0"] and summary[3].split() == ["high", "2", "1"]
+    assert summary[-2] == "hits per rule:"
+    assert summary[-1].split(maxsplit=2) == ["high", "2", "SQL Injection Attempt in Request"]
+
+    text = hunt_cli(str(mixed))
+    assert text.stdout.splitlines()[0].split() == ["timestamp", "level", "rule", "host", "where", "tags"]
+    assert "initial-access t1190" in text.stdout.splitlines()[2]
+    assert "results summary: 2 hits, 1 rules" in text.stderr
+    hunt_cli(str(mixed), "--format", "csv", "--output", str(tmp_path / "hits.csv"))
+    with (tmp_path / "hits.csv").open() as fh:
+        table = list(csv.DictReader(fh))
+    assert [row["tags"] for row in table] == ["attack.initial-access attack.t1190"] * 2
+
+
+def test_hunt_over_a_path_that_does_not_exist_is_an_error(mixed: Path) -> None:
+    result = hunt_cli(str(mixed), "/nonexistent/case")
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert result.stderr.strip() == "error: no such file or folder: /nonexistent/case"
+
+
+def test_hunt_over_a_folder_without_logs_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "LICENSE").write_text("Apache License\n")
+    result = hunt_cli(str(tmp_path))
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines()[-1] == "error: no log file to read: all 1 files were skipped"

@@ -39,3 +39,44 @@ def test_a_text_log_with_injected_nul_bytes_is_still_read(tmp_path: Path) -> Non
     plain = tmp_path / "app.log"
     plain.write_bytes(b"<13>Nov 23 08:00:00 host app: a \x00 b\n" * 20)
     assert sniff(plain) == "syslog"
+
+
+def test_only_log_files_are_read_by_content_and_name(tmp_path: Path) -> None:
+    """A checkout or a web root next to the logs: its LICENSE, COMMIT and pages are no syslog."""
+    from mamori.cli.hunt_input import HTML, NOT_A_LOG, UNKNOWN_FORMAT
+
+    files = {
+        "LICENSE": (b"Apache License\nVersion 2.0, January 2004\n", NOT_A_LOG),
+        "LICENSE.txt": (b"Apache License\nVersion 2.0, January 2004\n", NOT_A_LOG),
+        "COMMIT": (b"758c5e7 i18n: one message lookup\n", NOT_A_LOG),
+        "notes": (b"call the ministry back on Monday\n", NOT_A_LOG),
+        "index.html": (b"<p>hello</p>\n", HTML),
+        "page": (b"\n<!DOCTYPE html>\n<html><body>x</body></html>\n", HTML),
+        "messages": (b"Nov 23 08:00:00 host sshd[1]: Failed password for root\n", "syslog"),
+        "syslog.1": (b"Nov 23 08:00:00 host cron[2]: (root) CMD (run-parts)\n", "syslog"),
+        "app.log.2": (b"multi-line\nheader\n<13>Nov 23 08:00:00 host app: hello\n", "syslog"),
+        "kern": (b"a line the syslog parser would count as bad\n", UNKNOWN_FORMAT),
+        "netlogon.txt": (b"08/11 10:04:48 [MISC] [6532] DC01: NetrServerAuthenticate3\n", UNKNOWN_FORMAT),
+        "no-extension": (b"2026-11-23T08:00:00+09:00 host sshd[1]: Accepted publickey\n", "syslog"),
+        "events": (b'{"EventID": 4624, "Channel": "Security"}\n', "windows-json"),
+    }
+    for name, (content, _) in files.items():
+        (tmp_path / name).write_bytes(content)
+    assert {name: sniff(tmp_path / name) for name in files} == {name: kind for name, (_, kind) in files.items()}
+    skipped = read(tmp_path / "COMMIT")
+    assert isinstance(skipped, Skipped) and skipped.kind == NOT_A_LOG
+
+
+def test_a_folder_walk_skips_hidden_folders_and_documents_with_a_reason(tmp_path: Path) -> None:
+    from mamori.cli.hunt_input import HIDDEN, HTML, discover
+
+    (tmp_path / ".git" / "objects").mkdir(parents=True)
+    (tmp_path / ".git" / "objects" / "ab").write_bytes(b"x\x9c" + bytes(100))
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "index.html").write_text("<html></html>")
+    (tmp_path / "site" / "README.md").write_text("# notes")
+    (tmp_path / "site" / "access.log").write_text("")
+    found = list(discover([tmp_path]))
+    assert [p for p in found if isinstance(p, Path)] == [tmp_path / "site" / "access.log"]
+    kinds = {Path(s.path).name: s.kind for s in found if isinstance(s, Skipped)}
+    assert kinds == {".git": HIDDEN, "index.html": HTML, "README.md": "not a log"}

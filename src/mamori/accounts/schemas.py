@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from mamori.accounts.enums import OrgKind, Role
 
@@ -15,12 +16,18 @@ class OrgIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     kind: OrgKind = OrgKind.MINISTRY
 
-    @field_validator("id")
+    @field_validator("id", mode="before")
     @classmethod
-    def _slug(cls, value: str) -> str:
-        if not _SLUG.match(value):
-            raise ValueError("must be 2-64 lowercase letters, digits or dashes, starting with a letter")
+    def _slug(cls, value: object) -> object:
+        value = _folded(value)  # slugs are case-insensitive: "MOF" and "mof" are one organisation
+        if isinstance(value, str) and not _SLUG.match(value):
+            raise ValueError("must be 2-64 letters, digits or dashes, starting with a letter")
         return value
+
+
+def _folded(value: object) -> object:
+    """An organisation slug as stored (lower case, no surrounding spaces); other types are left to pydantic."""
+    return value.strip().lower() if isinstance(value, str) else value
 
 
 class OrgOut(BaseModel):
@@ -30,8 +37,12 @@ class OrgOut(BaseModel):
     kind: str
 
 
+# An organisation named by another object (a membership, a token): matched case-insensitively too.
+OrgRef = Annotated[str, BeforeValidator(_folded)]
+
+
 class MembershipIn(BaseModel):
-    org_id: str
+    org_id: OrgRef
     role: Role
 
 
@@ -61,7 +72,7 @@ class UserOut(BaseModel):
 
 class TokenIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
-    org_id: str
+    org_id: OrgRef
     sensor: str = Field(default="", max_length=100, pattern=r"^[A-Za-z0-9_.-]*$")
     scopes: list[str] = Field(default_factory=lambda: ["ingest"])
 

@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from mamori.accounts.enums import NATIONAL_ROLES, OrgKind, Role
@@ -44,15 +44,18 @@ def get_org(session: Session, *, principal: Principal, org_id: str) -> Organisat
     return org
 
 
-def create_org(session: Session, *, principal: Principal | None, data: OrgIn) -> Organisation:
-    """`principal=None` is the bootstrap path (CLI, demo) that runs before any user exists."""
+def create_org(
+    session: Session, *, principal: Principal | None, data: OrgIn, system_actor: str = "system"
+) -> Organisation:
+    """`principal=None` is the bootstrap path (CLI, demo) that runs before any user exists; the audit log then
+    names `system_actor` (the CLI passes the operating-system account that ran it)."""
     if principal is not None and not principal.national_roles() & {Role.ADMIN}:
         raise PermissionDenied("only a national administrator creates organisations")
     if session.get(Organisation, data.id) is not None:
         raise Conflict(f"organisation {data.id!r} exists already")
     org = Organisation(id=data.id, name=data.name, kind=data.kind.value)
     session.add(org)
-    actor = principal.name if principal else "system"
+    actor = principal.name if principal else system_actor
     audit.record(
         session,
         actor=actor,
@@ -65,10 +68,44 @@ def create_org(session: Session, *, principal: Principal | None, data: OrgIn) ->
     return org
 
 
+def refuse_if_initialised(session: Session) -> None:
+    """Conflict when the installation has a national centre or any user already."""
+    existing = session.scalar(select(Organisation.id).where(Organisation.kind == OrgKind.NATIONAL.value))
+    users = session.scalar(select(func.count()).select_from(User)) or 0
+    if existing is not None or users:
+        where = f"national centre {existing!r}" if existing else f"{users} user(s)"
+        raise Conflict(f"already initialised ({where} exists); add people with `mamori user create`")
+
+
+def initialise(session: Session, *, centre: OrgIn, admin: UserIn, system_actor: str) -> User:
+    """A fresh installation's national centre and its first administrator, once (bootstrap, no principal).
+
+    Refused when the installation already has a national centre or any user: a second `mamori init` must
+    not make a second centre or an administrator nobody asked for.
+    """
+    refuse_if_initialised(session)
+    if centre.kind is not OrgKind.NATIONAL:
+        raise ValidationFailed("the centre created by init is the national one", where="kind")
+    create_org(session, principal=None, data=centre, system_actor=system_actor)
+    if [(m.org_id, m.role) for m in admin.memberships] != [(centre.id, Role.ADMIN)]:
+        raise ValidationFailed(f"the first user is an administrator of {centre.id!r} only", where="memberships")
+    user = create_user(session, principal=None, data=admin, system_actor=system_actor)
+    audit.record(
+        session,
+        actor=system_actor,
+        action="platform.init",
+        object_type="organisation",
+        object_id=centre.id,
+        org_id=centre.id,
+        details={"admin": admin.username},
+    )
+    return user
+
+
 # --- users ---------------------------------------------------------------------------------------------
 
 
-def create_user(session: Session, *, principal: Principal | None, data: UserIn) -> User:
+def create_user(session: Session, *, principal: Principal | None, data: UserIn, system_actor: str = "system") -> User:
     for m in data.memberships:
         if session.get(Organisation, m.org_id) is None:
             raise ValidationFailed(f"no organisation {m.org_id!r}", where="memberships")
@@ -87,7 +124,7 @@ def create_user(session: Session, *, principal: Principal | None, data: UserIn) 
     session.flush()
     audit.record(
         session,
-        actor=principal.name if principal else "system",
+        actor=principal.name if principal else system_actor,
         action="user.create",
         object_type="user",
         object_id=user.id,
@@ -221,7 +258,9 @@ def logout(session: Session, *, cookie: str) -> None:
 # --- API tokens ----------------------------------------------------------------------------------------
 
 
-def create_token(session: Session, *, principal: Principal | None, data: TokenIn) -> tuple[str, ApiToken]:
+def create_token(
+    session: Session, *, principal: Principal | None, data: TokenIn, system_actor: str = "system"
+) -> tuple[str, ApiToken]:
     if session.get(Organisation, data.org_id) is None:
         raise ValidationFailed(f"no organisation {data.org_id!r}", where="org_id")
     if principal is not None:
@@ -234,7 +273,7 @@ def create_token(session: Session, *, principal: Principal | None, data: TokenIn
         scopes=" ".join(sorted(set(data.scopes))),
         token_hash=_sha256(secret),
         prefix=secret[:10],
-        created_by=principal.name if principal else "system",
+        created_by=principal.name if principal else system_actor,
     )
     session.add(token)
     session.flush()

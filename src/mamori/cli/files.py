@@ -6,7 +6,6 @@ from pathlib import Path
 
 from mamori.asgi import build_platform, load_matcher
 from mamori.ingest import service as ingest
-from mamori.migrations import upgrade
 from mamori.settings import Settings
 from mamori.workers.detect import detect_batch
 
@@ -19,7 +18,7 @@ def _files(paths: list[Path]) -> list[Path]:
 
 
 def import_files(settings: Settings, paths: list[Path], *, org: str, sensor: str, fmt: str | None) -> tuple[int, int]:
-    upgrade(settings.resolved_database_url())
+    # the caller checked that the database exists and is migrated (a file import never creates one)
     platform = build_platform(settings, matcher=load_matcher(settings))
     accepted = rejected = 0
     try:

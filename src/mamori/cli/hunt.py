@@ -2,9 +2,12 @@
 
     mamori hunt ./case-42/logs --rules ../sigma/rules --format jsonl --output hits.jsonl --jobs 2
 
-Output: ``table`` (a timeline), ``jsonl`` (one object per hit: rule_id, rule_title, level, timestamp, source,
-record_id, event) or ``csv``. Bad records and skipped files never stop the run: they are counted and reported
-on stderr, and the exit status is 0 unless the run itself failed.
+Output: ``table`` (a timeline), ``jsonl`` (one object per hit: rule_id, rule_title, level, tags, timestamp,
+source, record_id, event) or ``csv``; ``tags`` are the rule's MITRE ATT&CK tags. The hits go to stdout (or
+``--output``); everything for the person running it goes to stderr: the rules loaded, one line naming the files
+skipped and why, the counts of records and bad records, and a results summary (hits per level and per rule,
+as Hayabusa ends its runs). Bad records and skipped files never stop the run; a path that does not exist, or
+paths holding no log file at all, end it with ``error: …`` and a non-zero status.
 """
 
 from __future__ import annotations
@@ -19,13 +22,17 @@ from typing import Any, TextIO
 import click
 import orjson
 
+from mamori.cli.hunt_input import Skipped
 from mamori.cli.hunt_run import FileResult, ProgressBar, Settings, rows, run
+from mamori.cli.hunt_summary import results_summary, skipped_summary
+from mamori.core.errors import ValidationFailed
 from mamori.core.severity import Severity
 from mamori.detect.build import default_cache_dir
 from mamori.detect.engine import Engine
+from mamori.i18n import _
 
 LEVELS = [s.value for s in Severity]
-CSV_COLUMNS = ["timestamp", "level", "rule_title", "rule_id", "source", "record_id", "host", "event"]
+CSV_COLUMNS = ["timestamp", "level", "rule_title", "rule_id", "source", "record_id", "host", "event", "tags"]
 
 
 @click.command("hunt")
@@ -64,6 +71,9 @@ def hunt(
     progress: bool | None,
 ) -> None:
     """Hunt through log files (folders recurse) with Sigma rules."""
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise ValidationFailed(_("no such file or folder: %(paths)s", paths=", ".join(missing)))
     cache = None if no_cache else (cache_dir or default_cache_dir())
     engine = Engine(list(rule_dirs), cache_dir=cache)
     _report_rules(engine)
@@ -76,6 +86,7 @@ def hunt(
         results, skipped = run(engine, settings, list(paths), jobs, bar)
     finally:
         gc.unfreeze()
+    _report_files(results, skipped)
     found = rows(engine, results)
     if min_level:
         floor = Severity(min_level).rank
@@ -85,7 +96,7 @@ def hunt(
     else:
         with output.open("w", encoding="utf-8", newline="") as fh:
             _write(found, fmt, fh)
-    _report_run(results, skipped, len(found))
+    _report_run(results, skipped, found)
 
 
 def _report_rules(engine: Engine) -> None:
@@ -98,21 +109,40 @@ def _report_rules(engine: Engine) -> None:
     )
 
 
-def _report_run(results: list[FileResult], skipped: list[Any], hits: int) -> None:
-    records = sum(r.records for r in results)
-    bad = sum(r.bad for r in results)
+def _all_skipped(results: list[FileResult], skipped: list[Skipped]) -> list[Skipped]:
+    return skipped + [r.skipped for r in results if r.skipped is not None]
+
+
+def _report_files(results: list[FileResult], skipped: list[Skipped]) -> None:
+    """What was not read, in one line; then no log at all is an error (a wrong folder, not '0 hits')."""
+    passed = _all_skipped(results, skipped)
+    if passed:
+        click.echo(skipped_summary(passed), err=True)
+    if not any(r.skipped is None for r in results):
+        if passed:
+            raise ValidationFailed(_("no log file to read: all %(count)s files were skipped", count=len(passed)))
+        raise ValidationFailed(_("no file to read under the given paths"))
+
+
+def _report_run(results: list[FileResult], skipped: list[Skipped], found: list[dict[str, Any]]) -> None:
+    read = [r for r in results if r.skipped is None]
+    records = sum(r.records for r in read)
+    bad = sum(r.bad for r in read)
     click.echo(
-        f"files: {len(results)} read, {len(skipped) + sum(1 for r in results if r.skipped)} skipped; "
-        f"records: {records:,}; bad records: {bad:,}; hits: {hits:,}",
+        _(
+            "files: %(read)s read, %(skipped)s skipped; records: %(records)s; bad records: %(bad)s; hits: %(hits)s",
+            read=len(read),
+            skipped=len(_all_skipped(results, skipped)),
+            records=f"{records:,}",
+            bad=f"{bad:,}",
+            hits=f"{len(found):,}",
+        ),
         err=True,
     )
-    for result in results:
-        if result.skipped:
-            click.echo(f"  skipped {result.path}: {result.skipped}", err=True)
-        elif result.bad:
+    for result in read:
+        if result.bad:
             click.echo(f"  {result.bad} bad records in {result.path}: {'; '.join(result.failures[:2])}", err=True)
-    for item in skipped:
-        click.echo(f"  skipped {item.path}: {item.reason}", err=True)
+    click.echo(results_summary(found), err=True, nl=False)
 
 
 def _event_json(event: dict[str, Any]) -> bytes:
@@ -138,6 +168,7 @@ def _write(found: list[dict[str, Any]], fmt: str, out: TextIO) -> None:
                     row["record_id"] if row["record_id"] is not None else "",
                     row["event"].get("host", ""),
                     _event_json(row["event"]).decode(),
+                    " ".join(row["tags"]),
                 ]
             )
     else:
@@ -147,14 +178,15 @@ def _write(found: list[dict[str, Any]], fmt: str, out: TextIO) -> None:
 def table(found: list[dict[str, Any]]) -> str:
     """A readable timeline: time, level, rule, host, where (file:record)."""
     buf = io.StringIO()
-    header = ("timestamp", "level", "rule", "host", "where")
+    header = ("timestamp", "level", "rule", "host", "where", "tags")
     lines = [header] + [
         (
             r["timestamp"][:23],
             r["level"],
             _clip(r["rule_title"], 60),
-            _clip(str(r["event"].get("host", "")), 24),
+            _clip(str(r["event"].get("host") or ""), 24),
             f"{Path(r['source']).name}" + (f":{r['record_id']}" if r["record_id"] is not None else ""),
+            _clip(" ".join(t.removeprefix("attack.") for t in r.get("tags", ())), 40),
         )
         for r in found
     ]

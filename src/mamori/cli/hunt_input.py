@@ -3,8 +3,11 @@
 Parsers are looked up by name in :data:`mamori.ingest.parsers.registry.PARSERS`:
 ``evtx`` (EVTX magic), ``windows-json`` (JSON whose records are Windows events: ``Event.System``, ``winlog``,
 ``EventID``/``Channel``), ``json`` (other JSON: Suricata EVE, any JSON lines), ``webaccess`` (lines that look
-like a web server access log), ``syslog`` (other text). A parser that is not registered makes the file *skipped
-with a reason*, never silently ignored. ``--parser NAME`` forces one parser for every file.
+like a web server access log), ``syslog`` (text whose first lines look like syslog). Everything else is *skipped
+with a reason*, never read as "bad records" nor silently ignored: binaries, HTML pages, text named like a log
+(``*.log``, ``*.txt``, ``messages``, ``secure`` …, rotated or not) whose lines mamori cannot read ("unknown log
+format"), other text (LICENSE, a git checkout's COMMIT …: "not a log"), hidden files and folders, documents and
+code by suffix. ``--parser NAME`` forces one parser for every file.
 """
 
 from __future__ import annotations
@@ -15,73 +18,134 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mamori.core.messages import Event
-from mamori.ingest.parsers import registry
+from mamori.ingest.parsers import registry, syslog
 from mamori.ingest.parsers.base import ParseFailure
 from mamori.ingest.parsers.windows import EvtxParser, KeepRecord, Unrouted
 
 EVTX_MAGIC = registry.EVTX_MAGIC
 SNIFF_BYTES = 65_536
+SYSLOG_LINES_SNIFFED = 20  # any of them a syslog line: a header or a wrapped message at the top is no reason
 _ACCESS_LOG = re.compile(rb'^\S+ \S+ \S+ \[[^\]]+\] "[A-Z]+ ', re.MULTILINE)
 _WINDOWS_JSON = re.compile(rb'"(EventID|winlog|System|EventRecordID)"')
+_HTML = re.compile(rb"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>])", re.IGNORECASE | re.DOTALL)
+
+# What a skipped file is, for the one summary line (``skipped 3 files: 2 not a log (LICENSE, COMMIT), …``).
+BINARY = "binary"
+HTML = "html"
+NOT_A_LOG = "not a log"
+UNKNOWN_FORMAT = "unknown log format"
+HIDDEN = "hidden"
+UNREADABLE = "unreadable"
+NO_PARSER = "no parser"
+
+# Read without looking inside a folder's files of these kinds: documents, code, archives, images.
 _SKIP_SUFFIXES = {
-    ".gz",
-    ".zip",
-    ".7z",
-    ".png",
-    ".jpg",
-    ".jpeg",
-    ".pdf",
-    ".exe",
-    ".dll",
-    ".md",
-    ".ps1",
-    ".xml",
-    ".py",
-    ".pyc",
-    ".yml",
-    ".yaml",
-}
+    ".gz", ".zip", ".7z", ".png", ".jpg", ".jpeg", ".pdf", ".exe", ".dll", ".md", ".ps1", ".xml", ".py", ".pyc",
+    ".yml", ".yaml", ".html", ".htm", ".css", ".js",
+}  # fmt: skip
+_HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
+# Text named like a log: skipped as UNKNOWN_FORMAT rather than NOT_A_LOG when no line of it can be read.
+_LOG_SUFFIXES = {".log", ".txt"}
+_LOG_NAMES = {
+    "syslog", "messages", "secure", "maillog", "cron", "kern", "daemon", "debug", "user", "auth",
+    "access_log", "error_log", "audit",
+}  # fmt: skip
+# Text files that are never logs, whatever their suffix (LICENSE.txt, README.txt, a git checkout's COMMIT).
+_NOT_LOG_NAMES = {
+    "license", "licence", "copying", "notice", "readme", "authors", "contributors", "changelog", "changes",
+    "commit", "head", "makefile", "dockerfile", "requirements",
+}  # fmt: skip
+_ROTATION = re.compile(r"(\.\d+|-\d{8})+$")  # syslog.1, access.log.2, messages-20261123
 
 
 @dataclass(frozen=True, slots=True)
 class Skipped:
     path: str
     reason: str
+    kind: str = NOT_A_LOG
 
 
 def discover(paths: Iterable[Path]) -> Iterator[Path | Skipped]:
-    """Files under ``paths`` (folders recurse, sorted; hidden files and obvious non-logs are skipped)."""
+    """Files under ``paths`` (folders recurse, sorted). Hidden files and folders, and files whose suffix says
+    they are no log (documents, code, archives, images), come as :class:`Skipped`; a folder's hidden
+    subfolder (``.git``) counts as one skipped entry and is not walked."""
     for path in paths:
         if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                if child.is_file() and not child.name.startswith(".") and child.suffix.lower() not in _SKIP_SUFFIXES:
-                    yield child
+            yield from _walk(path)
         elif path.is_file():
             yield path
         else:
-            yield Skipped(str(path), "no such file or folder")
+            yield Skipped(str(path), "no such file or folder", UNREADABLE)
 
 
-BINARY = "binary"
+def _walk(folder: Path) -> Iterator[Path | Skipped]:
+    try:
+        children = sorted(folder.iterdir())
+    except OSError as exc:
+        yield Skipped(str(folder), f"cannot read: {exc.strerror}", UNREADABLE)
+        return
+    for child in children:
+        if child.name.startswith("."):
+            yield Skipped(str(child), "hidden", HIDDEN)
+        elif child.is_dir():
+            yield from _walk(child)
+        elif not child.is_file():
+            continue  # sockets, FIFOs: nothing to read
+        elif child.suffix.lower() in _HTML_SUFFIXES:
+            yield Skipped(str(child), "an HTML page", HTML)
+        elif child.suffix.lower() in _SKIP_SUFFIXES:
+            yield Skipped(str(child), f"a {child.suffix.lower()} file", NOT_A_LOG)
+        else:
+            yield child
 
 
 def sniff(path: Path) -> str:
-    """The parser name for one file, from its first bytes (``BINARY``: no log format mamori reads)."""
+    """The parser name for one file, or the kind of file it is when no parser should read it (``BINARY``,
+    ``HTML``, ``NOT_A_LOG``): from its first bytes, and for plain text from its name too."""
     with path.open("rb", buffering=0) as fh:
         head = fh.read(len(EVTX_MAGIC))  # EVTX, the common case, needs no more (an evidence folder has hundreds)
         if head == EVTX_MAGIC:
             return "evtx"
         head += fh.read(SNIFF_BYTES - len(head))
-    if head.startswith(EVTX_MAGIC):
-        return "evtx"
-    text = head.lstrip()
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if path.suffix.lower() in _HTML_SUFFIXES or _HTML.match(text[:4096]):
+        return HTML
     if text[:1] in (b"{", b"["):
         return "windows-json" if _WINDOWS_JSON.search(text) else "json"
     if _ACCESS_LOG.search(head):
         return "webaccess"  # before the binary test: a logged request may carry NUL bytes of its own
     if _looks_binary(head):
         return BINARY  # pcap, ETL, images …: read as text they would only fill the report with "bad records"
-    return "syslog"
+    if _never_a_log(path):
+        return NOT_A_LOG
+    if _has_syslog_lines(text):
+        return "syslog"
+    # a log by its name whose lines mamori cannot read (IIS W3C, netlogon.log …): thousands of "bad records"
+    # would hide the few that matter, so it is named as skipped instead (--parser syslog still reads it)
+    return UNKNOWN_FORMAT if _named_like_a_log(path) else NOT_A_LOG
+
+
+def _has_syslog_lines(text: bytes) -> bool:
+    lines = [line for line in text.split(b"\n", SYSLOG_LINES_SNIFFED + 1)[:SYSLOG_LINES_SNIFFED] if line.strip()]
+    received = syslog.utc_naive(None)
+    return any(
+        syslog.parse_message(line.rstrip(b"\r").decode("utf-8", "replace"), received=received, host=None)
+        for line in lines
+    )
+
+
+def _base_name(path: Path) -> str:
+    return _ROTATION.sub("", path.name.lower())
+
+
+def _named_like_a_log(path: Path) -> bool:
+    name = _base_name(path)
+    stem, dot, suffix = name.rpartition(".")
+    return (f".{suffix}" in _LOG_SUFFIXES and bool(dot)) or name in _LOG_NAMES or (bool(dot) and stem in _LOG_NAMES)
+
+
+def _never_a_log(path: Path) -> bool:
+    return _base_name(path).split(".", 1)[0] in _NOT_LOG_NAMES
 
 
 def _looks_binary(head: bytes) -> bool:
@@ -106,8 +170,18 @@ def read(
     if name == "evtx":
         # streams (EVTX files can be gigabytes); hunt reports never show the original JSON of a record
         return EvtxParser(keep=keep, raw=False).parse_routed(str(path), origin=origin)
-    if name == BINARY:
-        return Skipped(origin, "a binary file that is not EVTX (use --parser NAME to read it anyway)")
+    if name in _SKIP_REASONS:
+        return Skipped(origin, _SKIP_REASONS[name], name)
     if name in registry.PARSERS:
         return registry.get(name).parse(path.read_bytes(), origin=origin)
-    return Skipped(origin, f"needs the {name!r} parser, which is not registered in mamori.ingest.parsers.registry")
+    return Skipped(
+        origin, f"needs the {name!r} parser, which is not registered in mamori.ingest.parsers.registry", NO_PARSER
+    )
+
+
+_SKIP_REASONS = {
+    BINARY: "a binary file that is not EVTX",
+    HTML: "an HTML page",
+    NOT_A_LOG: "text that is not a log (no syslog, access-log or JSON lines; not named like a log)",
+    UNKNOWN_FORMAT: "a log in a format mamori does not read (no syslog, access-log or JSON lines at its start)",
+}

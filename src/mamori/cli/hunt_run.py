@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mamori.cli.hunt_input import Skipped, discover, read
+from mamori.cli.hunt_input import UNREADABLE, Skipped, discover, read
 from mamori.core.messages import Event
 from mamori.core.severity import Severity
 from mamori.detect.engine import Engine
@@ -40,7 +40,7 @@ class FileResult:
     bad: int = 0
     hits: list[tuple[str, Event]] = field(default_factory=list)  # (rule id, event)
     failures: list[str] = field(default_factory=list)  # a few reasons, for the report
-    skipped: str | None = None
+    skipped: Skipped | None = None
 
 
 class Batch:
@@ -84,10 +84,10 @@ def hunt_file(engine: Engine, path: Path, parser: str | None, batch: Batch | Non
     try:
         items = read(path, parser, keep=engine.applies)
     except OSError as exc:
-        result.skipped = f"cannot read: {exc}"
+        result.skipped = Skipped(str(path), f"cannot read: {exc.strerror or exc}", UNREADABLE)
         return result
     if isinstance(items, Skipped):
-        result.skipped = items.reason
+        result.skipped = items
         return result
     try:
         for item in items:
@@ -207,7 +207,7 @@ def rows(engine: Engine, results: Sequence[FileResult]) -> list[dict[str, Any]]:
     for stamp, path, rule_id, event in hits:
         plan = plans[rule_id]
         if correlations.emits(plan):
-            out.append(_row(rule_id, plan.title, plan.level, stamp, path, event))
+            out.append(_row(rule_id, plan.title, plan.level, attack_tags(plan.tags), stamp, path, event))
         for detection in correlations.feed(event, [plan]):
             last = detection.events[-1] if detection.events else event
             out.append(
@@ -215,6 +215,7 @@ def rows(engine: Engine, results: Sequence[FileResult]) -> list[dict[str, Any]]:
                     detection.rule_id,
                     detection.rule_title,
                     detection.severity.value,
+                    attack_tags(detection.tags),
                     timestamp_of(last),
                     path,
                     last,
@@ -225,11 +226,19 @@ def rows(engine: Engine, results: Sequence[FileResult]) -> list[dict[str, Any]]:
     return out
 
 
-def _row(rule_id: str, title: str, level: str, stamp: str, path: str, event: Event, **extra: Any) -> dict[str, Any]:
+def attack_tags(tags: Iterable[str]) -> list[str]:
+    """The rule's MITRE ATT&CK tags (``attack.t1059.001``, ``attack.execution``), in the rule's order."""
+    return [tag for tag in tags if tag.lower().startswith("attack.")]
+
+
+def _row(
+    rule_id: str, title: str, level: str, tags: list[str], stamp: str, path: str, event: Event, **extra: Any
+) -> dict[str, Any]:
     row = {
         "rule_id": rule_id,
         "rule_title": title,
         "level": level,
+        "tags": tags,
         "timestamp": stamp,
         "source": path,
         "record_id": event.get("EventRecordID"),

@@ -6,7 +6,9 @@ import logging
 import threading
 
 import uvicorn
+from sqlalchemy import select
 
+from mamori.accounts.models import User
 from mamori.asgi import Startup, build_platform, create_app, load_matcher
 from mamori.migrations import upgrade
 from mamori.platform import Platform
@@ -31,8 +33,15 @@ def run(settings: Settings, *, demo: bool) -> None:
         extra.append(demo_mode.replay_starter(logins))
         extra.append(demo_sites.farm_starter({org: name for org, name, _ in demo_mode.MINISTRIES}))
         _print_banner(settings, logins.users)
+    elif not _has_users(platform):
+        log.warning("no user can log in yet: run `mamori init` to create the national centre and its administrator")
     app = create_app(platform, extra=extra)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False)
+
+
+def _has_users(platform: Platform) -> bool:
+    with platform.db.session() as session:
+        return session.scalar(select(User.id).limit(1)) is not None
 
 
 def _load_rules(platform: Platform) -> None:

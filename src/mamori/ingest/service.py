@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mamori.accounts.models import Organisation
 from mamori.accounts.principal import Principal
 from mamori.bus import subjects
 from mamori.core.errors import ValidationFailed
@@ -92,6 +93,9 @@ def record(
     exercise_id: str | None = None,
 ) -> Accepted:
     """Stamp, archive and record already-parsed events (the syslog listener and file import come here)."""
+    # Before any file is written: the batch row would be refused at commit and leave orphan archive files.
+    if session.get(Organisation, org_id) is None:
+        raise ValidationFailed(f"no organisation {org_id!r} (see: mamori org list)", where="org")
     stamp = received.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     for n, event in enumerate(events):
         event[ORG] = org_id
