@@ -11,7 +11,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from mamori.api import errors
+from mamori.api import errors, openapi
 from mamori.api.router import api, public
 from mamori.bus.base import Bus
 from mamori.bus.memory import MemoryBus
@@ -25,6 +25,12 @@ from mamori.workers import compactor, detect, live, relay, response, syslog, web
 log = logging.getLogger(__name__)
 
 Startup = Callable[[Platform], Awaitable[None]]
+
+API_DESCRIPTION = (
+    "mamori's REST API. Authenticate with an API token (`Authorization: Bearer mmr_…`) or the console's "
+    "session cookie; with the cookie, every POST, PUT, PATCH and DELETE also needs the `X-CSRF-Token` header. "
+    "Every error answers one JSON shape, `ErrorBody`. The interactive page is `/api/docs` (after login)."
+)
 
 
 def make_bus(settings: Settings) -> Bus:
@@ -103,13 +109,17 @@ def create_app(platform: Platform, *, run_workers: bool = True, extra: list[Star
     app = FastAPI(
         title="mamori",
         version="0.1.0",
+        description=API_DESCRIPTION,
         lifespan=lifespan,
         docs_url=None,
         openapi_url="/api/v1/openapi.json",
         redoc_url=None,
+        separate_input_output_schemas=False,
+        generate_unique_id_function=openapi.operation_id,
     )
     app.state.platform = platform
     errors.install(app)
+    openapi.install(app, ingest_max_bytes=platform.settings.ingest_max_bytes)
     app.include_router(api)
     app.include_router(public)
     app.include_router(events_page.router)

@@ -4,8 +4,24 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from mamori.core import errors
+
+
+class FieldError(BaseModel):
+    loc: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """The one shape of every error the API answers."""
+
+    error: str
+    message: str
+    where: str | None = None
+    fields: list[FieldError] = []
+
 
 STATUS: dict[type[errors.MamoriError], int] = {
     errors.NotFound: 404,
