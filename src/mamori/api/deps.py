@@ -1,8 +1,8 @@
 """Request dependencies: the platform, a database session, and the authenticated caller.
 
-Authentication: a bearer API token (sensors, integrations) or the console's session cookie. Cookie-authenticated
-requests that change state must carry the session's CSRF token (header ``X-CSRF-Token`` or form field
-``csrf_token``); bearer requests cannot be forged by a browser, so they need none.
+Authentication: a bearer API token (scope ``ingest`` for sensors, ``read`` for integrations) or the console's
+session cookie. Cookie-authenticated requests that change state must carry the session's CSRF token (header
+``X-CSRF-Token`` or form field ``csrf_token``); bearer requests cannot be forged by a browser, so they need none.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from mamori.accounts import service as accounts
+from mamori.accounts.enums import TokenScope
 from mamori.accounts.principal import Principal
 from mamori.core.errors import AuthenticationRequired, PermissionDenied
 from mamori.platform import Platform
@@ -53,7 +54,7 @@ def get_principal(
 ) -> Principal:
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
-        return accounts.authenticate_token(session, secret=auth[7:].strip())
+        return _scoped(request, accounts.authenticate_token(session, secret=auth[7:].strip()))
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         raise AuthenticationRequired("log in or send a bearer token")
@@ -62,6 +63,16 @@ def get_principal(
     if request.method not in SAFE_METHODS and not hmac.compare_digest(sent_csrf, stored.csrf_token):
         raise PermissionDenied("missing or wrong CSRF token")
     return principal
+
+
+def _scoped(request: Request, token: Principal) -> Principal:
+    """Reading needs the `read` scope, changing needs `ingest` (the only change a token makes). The services
+    decide again what the scope allows; this refuses plainly before a handler runs."""
+    if request.method in SAFE_METHODS and TokenScope.READ not in token.scopes:
+        raise PermissionDenied("this token may only ingest; create a token with the 'read' scope to read")
+    if request.method not in SAFE_METHODS and TokenScope.INGEST not in token.scopes:
+        raise PermissionDenied("a read token cannot change anything")
+    return token
 
 
 def principal_for_stream(request: Request, platform: Platform) -> Principal:

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
+from mamori.accounts.enums import TokenScope
 from mamori.api.deps import Caller, PlatformDep
 from mamori.core.errors import PayloadTooLarge, PermissionDenied, ValidationFailed
 from mamori.ingest import service as ingest
@@ -90,7 +91,7 @@ async def ingest_batch(
     """
     if principal.token_org is None:
         raise PermissionDenied("ingest needs a sensor or integration API token")
-    principal.require_scope("ingest")
+    principal.require_scope(TokenScope.INGEST)
     body = await read_body(request, platform.settings.ingest_max_bytes)
     accepted = await asyncio.to_thread(_accept, platform, principal.token_org, principal.sensor or "", body, format)
     return accepted.result
