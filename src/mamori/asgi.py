@@ -19,7 +19,7 @@ from mamori.ingest.archive import EventArchive
 from mamori.platform import Matcher, Platform
 from mamori.settings import Settings
 from mamori.storage.db import Database
-from mamori.web import console, events_page, incident_pages, response_pages
+from mamori.web import api_docs, console, events_page, incident_pages, response_pages
 from mamori.workers import compactor, detect, live, relay, response, syslog, websites
 
 log = logging.getLogger(__name__)
@@ -126,6 +126,7 @@ def create_app(platform: Platform, *, run_workers: bool = True, extra: list[Star
     app.include_router(incident_pages.router)
     app.include_router(response_pages.router)
     console.install(app, static_dir=Path(__file__).parent / "web" / "static")
+    api_docs.install(app)
     return app
 
 
