@@ -78,6 +78,7 @@ def test_every_operation_has_security_a_description_and_its_errors_in_the_one_sh
             assert 422 in errors, where
     assert walked >= 74
     assert "HTTPValidationError" not in doc["components"]["schemas"]
+    assert "401" in doc["paths"]["/api/v1/auth/login"]["post"]["responses"]  # a wrong password
 
 
 def test_people_only_operations_do_not_offer_bearer_tokens(client: TestClient) -> None:
@@ -103,6 +104,7 @@ def test_the_ingest_body_is_documented_with_its_types_encoding_and_limit(
     encoding = next(p for p in op["parameters"] if p["name"] == "Content-Encoding")
     assert encoding["in"] == "header" and "gzip" in encoding["schema"]["enum"]
     assert "413" in op["responses"]
+    assert op["security"] == [{"bearerAuth": []}]  # a session is refused: the token names organisation and sensor
 
 
 def test_schema_names_and_operation_ids_leak_no_module_paths(client: TestClient) -> None:

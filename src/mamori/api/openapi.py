@@ -61,9 +61,12 @@ ERROR_DESCRIPTIONS = {
 
 
 def security(*, kind: str, method: str) -> list[dict[str, list[str]]]:
-    """The OpenAPI security requirement for an authentication `kind` ("caller", "user" or "none")."""
+    """The OpenAPI security requirement for an authentication `kind`: "caller" (token or session), "user"
+    (session only), "token" (API token only) or "none"."""
     if kind == "none":
         return []
+    if kind == "token":
+        return [{"bearerAuth": []}]
     cookie: dict[str, list[str]] = {"sessionCookie": []}
     if method.lower() in UNSAFE:
         cookie["csrfHeader"] = []
@@ -106,8 +109,8 @@ def error_statuses(route: APIRoute, path: str, method: str, operation: dict[str,
         statuses.add(404)
     if operation.get("parameters") or operation.get("requestBody"):
         statuses.add(422)
-    if method in UNSAFE and kind != "none":
-        statuses.add(409)
+    if method in UNSAFE and kind != "none" and (route.body_field is not None or "{" in path):
+        statuses.add(409)  # a change to an object or a new one can collide; ingest and logout cannot
     return statuses
 
 

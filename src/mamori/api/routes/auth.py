@@ -33,7 +33,7 @@ def set_session_cookie(response: Response, cookie: str, *, secure: bool, hours: 
     )
 
 
-@router.post("/login")
+@router.post("/login", responses={401: {"description": "Wrong username or password, or the account is inactive."}})
 def login(data: LoginIn, response: Response, session: DbSession, platform: PlatformDep) -> Me:
     """Log in with a console user's name and password: sets the session cookie and answers the CSRF token to send
     as `X-CSRF-Token` on unsafe requests."""

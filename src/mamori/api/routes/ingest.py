@@ -16,6 +16,7 @@ router = APIRouter(tags=["ingest"])
 
 # The body is read raw (streamed, gunzipped, bounded), so FastAPI cannot infer it: documented here.
 INGEST_BODY: dict[str, Any] = {
+    "x-mamori-auth": "token",  # a person's session is refused: the token names organisation and sensor
     "requestBody": {
         "required": True,
         "description": (
