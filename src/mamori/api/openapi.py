@@ -99,10 +99,9 @@ def api_routes(app: FastAPI) -> dict[tuple[str, str], APIRoute]:
     return found
 
 
-def error_statuses(route: APIRoute, path: str, method: str, operation: dict[str, Any]) -> set[int]:
+def error_statuses(route: APIRoute, path: str, method: str, operation: dict[str, Any], kind: str) -> set[int]:
     """The error statuses of the hierarchy that apply to one operation (plus those the route declares)."""
     statuses = {int(code) for code in operation.get("responses", {}) if str(code)[0] in "45"}
-    kind = operation.get("x-mamori-auth", auth_kind(route))
     if kind != "none":
         statuses |= {401, 403}
     if "{" in path:
@@ -145,10 +144,11 @@ def document(app: FastAPI, *, ingest_max_bytes: int) -> dict[str, Any]:
     for path, operations in doc.get("paths", {}).items():
         for method, operation in operations.items():
             route = routes[(path, method)]
-            kind = operation.pop("x-mamori-auth", auth_kind(route))
+            # A route authenticating inside its handler (the stream) or token-only (ingest) says so itself.
+            kind = operation.pop("x-mamori-auth", None) or auth_kind(route)
             operation["security"] = security(kind=kind, method=method)
             responses = operation.setdefault("responses", {})
-            for status in sorted(error_statuses(route, path, method, {**operation, "x-mamori-auth": kind})):
+            for status in sorted(error_statuses(route, path, method, operation, kind)):
                 responses[str(status)] = _error_response(status, responses.get(str(status)))
     _document_ingest_limit(doc, ingest_max_bytes)
     _add_error_schemas(doc)
