@@ -11,7 +11,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from mamori.api import errors
+from mamori.api import errors, openapi
 from mamori.api.router import api, public
 from mamori.bus.base import Bus
 from mamori.bus.memory import MemoryBus
@@ -19,12 +19,18 @@ from mamori.ingest.archive import EventArchive
 from mamori.platform import Matcher, Platform
 from mamori.settings import Settings
 from mamori.storage.db import Database
-from mamori.web import console, error_pages, events_page, incident_pages, response_pages
+from mamori.web import api_docs, console, error_pages, events_page, incident_pages, response_pages
 from mamori.workers import compactor, detect, live, relay, response, syslog, websites
 
 log = logging.getLogger(__name__)
 
 Startup = Callable[[Platform], Awaitable[None]]
+
+API_DESCRIPTION = (
+    "mamori's REST API. Authenticate with an API token (`Authorization: Bearer mmr_…`) or the console's "
+    "session cookie; with the cookie, every POST, PUT, PATCH and DELETE also needs the `X-CSRF-Token` header. "
+    "Every error answers one JSON shape, `ErrorBody`. The interactive page is `/api/docs` (after login)."
+)
 
 
 def make_bus(settings: Settings) -> Bus:
@@ -103,19 +109,24 @@ def create_app(platform: Platform, *, run_workers: bool = True, extra: list[Star
     app = FastAPI(
         title="mamori",
         version="0.1.0",
+        description=API_DESCRIPTION,
         lifespan=lifespan,
         docs_url=None,
         openapi_url="/api/v1/openapi.json",
         redoc_url=None,
+        separate_input_output_schemas=False,
+        generate_unique_id_function=openapi.operation_id,
     )
     app.state.platform = platform
     errors.install(app, page=error_pages.render)  # every error, API and console, mapped once
+    openapi.install(app, ingest_max_bytes=platform.settings.ingest_max_bytes)
     app.include_router(api)
     app.include_router(public)
     app.include_router(events_page.router)
     app.include_router(incident_pages.router)
     app.include_router(response_pages.router)
     console.install(app, static_dir=Path(__file__).parent / "web" / "static")
+    api_docs.install(app)
     return app
 
 

@@ -17,10 +17,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mamori.accounts.enums import Role
+from mamori.accounts.enums import Role, TokenScope
 from mamori.accounts.models import ApiToken, User
 from mamori.accounts.principal import Principal
-from mamori.accounts.service import principal_for
+from mamori.accounts.schemas import TokenIn
+from mamori.accounts.service import create_token, principal_for
 from mamori.alerts import service as alerts
 from mamori.alerts.models import Alert
 from mamori.audit.models import AuditEntry
@@ -334,3 +335,31 @@ def test_bulk_and_assign_never_reach_across_ministries(client: TestClient, platf
         assert mine is not None and mine.assignee_id is None and mine.status == "closed"
         theirs = s.execute(select(Alert.status, Alert.assignee_id).where(Alert.id == ids["alert_id"])).one()
         assert theirs == theirs_before
+
+
+@pytest.mark.parametrize("scope", list(TokenScope))
+def test_no_route_leaks_or_changes_another_ministrys_objects_to_an_api_token(
+    client: TestClient, platform: Platform, scope: TokenScope
+) -> None:
+    """The same walk with a `mof` API token of each scope instead of a session (no cookie, no CSRF token)."""
+    ids = plant(client, platform)
+    with platform.db.session() as s:
+        secret, _ = create_token(s, principal=None, data=TokenIn(name="walker", org_id="mof", scopes=[scope]))
+    before = snapshot(platform)
+    headers = {"Authorization": f"Bearer {secret}"}
+    walked = 0
+    for path, operations in client.app.openapi()["paths"].items():  # type: ignore[attr-defined]
+        if path in SKIP or not path.startswith("/api/v1") or path in {"/api/v1/ingest", "/api/v1/health"}:
+            continue
+        for method in (m.upper() for m in operations):
+            url = fill(path, ids)
+            kwargs: dict[str, Any] = {"json": body_for(path, ids)} if method in {"POST", "PUT", "PATCH"} else {}
+            if path in ORG_FILTERED:
+                kwargs["params"] = {"org": "mofa"}
+            response = client.request(method, url, headers=headers, **kwargs)
+            walked += 1
+            assert MARKER not in response.text, f"{method} {url} leaked: {response.status_code} {response.text[:300]}"
+            if "{" in path or method != "GET" or scope is TokenScope.INGEST:
+                assert response.status_code in (403, 404, 401, 422), f"{method} {url} → {response.status_code}"
+    assert snapshot(platform) == before
+    assert walked >= 15

@@ -20,3 +20,10 @@ class Role(StrEnum):
 
 # Roles that, held in the national organisation, grant visibility of every organisation.
 NATIONAL_ROLES = frozenset({Role.NATIONAL_ANALYST, Role.ADMIN, Role.AUDITOR, Role.RESPONDER, Role.TRAINER})
+
+
+class TokenScope(StrEnum):
+    """What an API token may do. A token never acts beyond its one organisation's visibility."""
+
+    INGEST = "ingest"  # a sensor: POST /api/v1/ingest, nothing else
+    READ = "read"  # an integration: read alerts, events, incidents and websites, never change anything

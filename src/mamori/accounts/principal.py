@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from mamori.accounts.enums import NATIONAL_ROLES, Role
+from mamori.accounts.enums import NATIONAL_ROLES, Role, TokenScope
 from mamori.core.errors import PermissionDenied
 from mamori.i18n import _
 
@@ -43,6 +43,14 @@ PERMISSIONS: Mapping[str, frozenset[Role]] = {
     "websites.manage": frozenset({Role.ADMIN, Role.ORG_OFFICER, Role.NATIONAL_ANALYST}),
     "websites.approve": frozenset({Role.ADMIN, Role.ORG_OFFICER, Role.NATIONAL_ANALYST}),
 }
+
+# What a token of each scope may do (the view actions of its organisation, or of all for a national token).
+# Ingest is not an action here: the ingest endpoint checks the scope itself.
+SCOPE_ACTIONS: Mapping[str, frozenset[str]] = {
+    TokenScope.INGEST: frozenset(),
+    TokenScope.READ: frozenset({"alerts.view", "events.view", "incidents.view", "websites.view"}),
+}
+
 
 # Each action in words, for the refusal a person reads ("your account may not <words> ...").
 IN_WORDS: Mapping[str, str] = {
@@ -101,6 +109,13 @@ class Principal:
     def is_token(self) -> bool:
         return self.token_org is not None
 
+    def token_allows(self, action: str) -> bool:
+        return any(action in SCOPE_ACTIONS.get(scope, frozenset()) for scope in self.scopes)
+
+    @property
+    def national_token(self) -> bool:
+        return self.token_org is not None and self.token_org in self.national_orgs
+
     def national_roles(self) -> frozenset[Role]:
         held: set[Role] = set()
         for org in self.national_orgs:
@@ -108,6 +123,8 @@ class Principal:
         return frozenset(held & NATIONAL_ROLES)
 
     def can(self, action: str, org_id: str) -> bool:
+        if self.is_token:
+            return self.token_allows(action) and (self.national_token or org_id == self.token_org)
         allowed = PERMISSIONS.get(action, frozenset())
         if self.national_roles() & allowed:
             return True
@@ -115,6 +132,10 @@ class Principal:
 
     def visible_orgs(self, action: str) -> frozenset[str] | None:
         """Organisations where `action` is allowed; None means all of them (national scope)."""
+        if self.token_org is not None:
+            if not self.token_allows(action):
+                return frozenset()
+            return None if self.national_token else frozenset({self.token_org})
         allowed = PERMISSIONS.get(action, frozenset())
         if self.national_roles() & allowed:
             return None
@@ -132,6 +153,8 @@ class Principal:
 
     def national_can(self, action: str) -> bool:
         """The action is allowed through a role held in the national organisation (national scope)."""
+        if self.is_token:
+            return self.national_token and self.token_allows(action)
         return bool(self.national_roles() & PERMISSIONS.get(action, frozenset()))
 
     def require(self, action: str, org_id: str) -> None:

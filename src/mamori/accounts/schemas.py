@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from mamori.accounts.enums import OrgKind, Role
+from mamori.accounts.enums import OrgKind, Role, TokenScope
 
 _SLUG = re.compile(r"^[a-z][a-z0-9-]{1,63}$")
 
@@ -74,7 +74,12 @@ class TokenIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     org_id: OrgRef
     sensor: str = Field(default="", max_length=100, pattern=r"^[A-Za-z0-9_.-]*$")
-    scopes: list[str] = Field(default_factory=lambda: ["ingest"])
+    scopes: list[TokenScope] = Field(
+        default_factory=lambda: [TokenScope.INGEST],
+        min_length=1,
+        max_length=len(TokenScope),
+        description="`ingest` (a sensor, the default) or `read` (an integration reading its organisation's data).",
+    )
 
 
 class TokenOut(BaseModel):

@@ -313,10 +313,18 @@ def revoke_token(session: Session, *, principal: Principal, token_id: int) -> Ap
     return token
 
 
+def _national(session: Session, org_id: str) -> frozenset[str]:
+    org = session.get(Organisation, org_id)
+    return frozenset({org_id}) if org is not None and org.kind == OrgKind.NATIONAL else frozenset()
+
+
 def authenticate_token(session: Session, *, secret: str) -> Principal:
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _sha256(secret)))
     if token is None or token.revoked_at is not None:
         raise AuthenticationRequired("unknown or revoked API token")
+    # Read before marking the token used: a query after the change would flush it, and the UPDATE would hold
+    # SQLite's write lock for the whole request (ingest writes its batch in another session).
+    national = _national(session, token.org_id)
     now = utcnow()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         token.last_used_at = now  # coarse, so a busy sensor does not write on every request
@@ -324,10 +332,11 @@ def authenticate_token(session: Session, *, secret: str) -> Principal:
         name=f"token:{token.name}",
         user_id=None,
         roles={},
-        national_orgs=frozenset(),
         token_org=token.org_id,
         sensor=token.sensor,
         scopes=frozenset(token.scopes.split()),
+        # A token of the national centre reads with national visibility, like the centre's own people.
+        national_orgs=national,
     )
 
 

@@ -9,9 +9,13 @@ class AlertStatus(StrEnum):
     CLOSED = "closed"
 
 
-class Resolution(StrEnum):
+class AlertResolution(StrEnum):
     TRUE_POSITIVE = "true_positive"
     BENIGN_POSITIVE = "benign_positive"  # real activity, authorised (a scan by the ministry's own tester)
     FALSE_POSITIVE = "false_positive"
     DUPLICATE = "duplicate"
     ESCALATED = "escalated"  # moved into an incident
+
+
+# The name the code uses; the class is named for the OpenAPI document, where two "Resolution"s collided.
+Resolution = AlertResolution

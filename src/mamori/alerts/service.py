@@ -364,7 +364,9 @@ def triage(session: Session, *, principal: Principal, alert_id: int, action: Tri
 
 def bulk_triage(session: Session, *, principal: Principal, request: BulkTriage) -> BulkResult:
     """The same action on many alerts. Each alert is checked (visibility, permission, state) and changed or
-    refused on its own, and audited on its own; a refusal never undoes the others."""
+    refused on its own, and audited on its own; a refusal never undoes the others. A caller who may triage
+    nowhere (an ingest token, an auditor) is refused as a whole."""
+    principal.require_any("alerts.triage")
     if request.action == "close" and request.resolution is None:
         raise ValidationFailed(_("closing needs a resolution"), where="resolution")
     if request.action == "close" and not (request.comment or "").strip():

@@ -1,8 +1,8 @@
 """Request dependencies: the platform, a database session, and the authenticated caller.
 
-Authentication: a bearer API token (sensors, integrations) or the console's session cookie. Cookie-authenticated
-requests that change state must carry the session's CSRF token (header ``X-CSRF-Token`` or form field
-``csrf_token``); bearer requests cannot be forged by a browser, so they need none.
+Authentication: a bearer API token (scope ``ingest`` for sensors, ``read`` for integrations) or the console's
+session cookie. Cookie-authenticated requests that change state must carry the session's CSRF token (header
+``X-CSRF-Token`` or form field ``csrf_token``); bearer requests cannot be forged by a browser, so they need none.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from mamori.accounts import service as accounts
+from mamori.accounts.enums import TokenScope
 from mamori.accounts.principal import Principal
 from mamori.core.errors import AuthenticationRequired, PermissionDenied
 from mamori.i18n import _
@@ -57,7 +58,7 @@ def get_principal(
 ) -> Principal:
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
-        return accounts.authenticate_token(session, secret=auth[7:].strip())
+        return _scoped(request, accounts.authenticate_token(session, secret=auth[7:].strip()))
     principal = console_principal(request, session)
     if request.method not in SAFE_METHODS and not hmac.compare_digest(sent_csrf, request.state.csrf_token):
         raise PermissionDenied(STALE_FORM)
@@ -73,6 +74,16 @@ def console_principal(request: Request, session: Session) -> Principal:
     request.state.csrf_token = stored.csrf_token
     request.state.principal = principal
     return principal
+
+
+def _scoped(request: Request, token: Principal) -> Principal:
+    """Reading needs the `read` scope, changing needs `ingest` (the only change a token makes). The services
+    decide again what the scope allows; this refuses plainly before a handler runs."""
+    if request.method in SAFE_METHODS and TokenScope.READ not in token.scopes:
+        raise PermissionDenied("this token may only ingest; create a token with the 'read' scope to read")
+    if request.method not in SAFE_METHODS and TokenScope.INGEST not in token.scopes:
+        raise PermissionDenied("a read token cannot change anything")
+    return token
 
 
 def principal_for_stream(request: Request, platform: Platform) -> Principal:

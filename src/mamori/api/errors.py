@@ -29,6 +29,7 @@ from mamori.i18n import _
 
 log = logging.getLogger(__name__)
 
+
 STATUS: dict[type[errors.MamoriError], int] = {
     errors.NotFound: 404,
     errors.PermissionDenied: 403,

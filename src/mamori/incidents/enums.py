@@ -26,11 +26,15 @@ class Phase(StrEnum):
     CLOSED = "closed"
 
 
-class Resolution(StrEnum):
+class IncidentResolution(StrEnum):
     RESOLVED = "resolved"
     FALSE_POSITIVE = "false_positive"
     DUPLICATE = "duplicate"
     NOT_ACTIONABLE = "not_actionable"
+
+
+# The name the code uses; the class is named for the OpenAPI document, where two "Resolution"s collided.
+Resolution = IncidentResolution
 
 
 class Tlp(StrEnum):

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from mamori.accounts import service as accounts
-from mamori.accounts.enums import Role
+from mamori.accounts.enums import Role, TokenScope
 from mamori.accounts.principal import Principal
 from mamori.accounts.schemas import MembershipIn, OrgIn, TokenIn, UserIn
 from mamori.alerts import service as alerts
@@ -319,9 +319,10 @@ def admin_create_token(
     name: Annotated[str, Form()],
     org_id: Annotated[str, Form()],
     sensor: Annotated[str, Form()] = "",
+    scope: Annotated[TokenScope, Form()] = TokenScope.INGEST,
 ) -> HTMLResponse:
     secret, _token = accounts.create_token(
-        session, principal=principal, data=TokenIn(name=name, org_id=org_id, sensor=sensor)
+        session, principal=principal, data=TokenIn(name=name, org_id=org_id, sensor=sensor, scopes=[scope])
     )
     return admin(request, session, principal, created_token=secret)
 

@@ -6,8 +6,8 @@ import asyncio
 import socket
 from typing import Any
 
+from mamori.alerts import live
 from mamori.alerts.models import Alert
-from mamori.alerts.service import source_address
 from mamori.bus import subjects
 from mamori.platform import Platform
 
@@ -15,19 +15,7 @@ from mamori.platform import Platform
 def _summary(platform: Platform, alert_id: int) -> dict[str, Any] | None:
     with platform.db.session() as session:
         alert = session.get(Alert, alert_id)
-        if alert is None:
-            return None
-        return {
-            "id": alert.id,
-            "org": alert.org_id,
-            "title": alert.rule_title,
-            "severity": alert.severity,
-            "status": alert.status,
-            "count": alert.count,
-            "last_seen": alert.last_seen.isoformat(),
-            "src_ip": source_address(alert.entities),
-            "host": alert.entities.get("host"),
-        }
+        return None if alert is None else live.summary(alert)
 
 
 async def subscribe_live(platform: Platform) -> None:
@@ -35,6 +23,7 @@ async def subscribe_live(platform: Platform) -> None:
         summary = await asyncio.to_thread(_summary, platform, int(payload["alert_id"]))
         if summary is not None:
             summary["change"] = payload.get("change", "")
+            summary["event_id"] = payload.get("outbox_id")  # the SSE id; never sent as data
             platform.broadcaster.send(summary)
 
     # Every process with live views needs every change: one group per process.

@@ -43,7 +43,8 @@ async def relay_once(platform: Platform) -> int:
     published: list[int] = []
     try:
         for row_id, subject, payload in rows:
-            await platform.bus.publish(subject, payload)
+            # The row id travels along: the live feed numbers its events with it (SSE `id:`).
+            await platform.bus.publish(subject, {**payload, "outbox_id": row_id})
             published.append(row_id)
     finally:
         if published:

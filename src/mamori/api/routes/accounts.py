@@ -16,51 +16,63 @@ class ActiveIn(BaseModel):
 
 @router.get("/orgs")
 def list_orgs(session: DbSession, principal: Caller) -> list[OrgOut]:
+    """The organisations the caller may see: every one for the national centre, else the caller's own."""
     return [OrgOut.model_validate(o) for o in accounts.list_orgs(session, principal=principal)]
 
 
 @router.get("/orgs/{org_id}")
 def get_org(org_id: str, session: DbSession, principal: Caller) -> OrgOut:
+    """One organisation, if the caller may see it."""
     return OrgOut.model_validate(accounts.get_org(session, principal=principal, org_id=org_id))
 
 
 @router.post("/orgs", status_code=201)
 def create_org(data: OrgIn, session: DbSession, principal: UserCaller) -> OrgOut:
+    """Add an organisation (admins only). Audited."""
     return OrgOut.model_validate(accounts.create_org(session, principal=principal, data=data))
 
 
 @router.get("/users")
 def list_users(session: DbSession, principal: UserCaller) -> list[UserOut]:
+    """Console users of the organisations where the caller may view users."""
     return [UserOut.model_validate(u) for u in accounts.list_users(session, principal=principal)]
 
 
 @router.get("/users/{user_id}")
 def get_user(user_id: int, session: DbSession, principal: UserCaller) -> UserOut:
+    """One console user, with their memberships."""
     return UserOut.model_validate(accounts.get_user(session, principal=principal, user_id=user_id))
 
 
 @router.post("/users", status_code=201)
 def create_user(data: UserIn, session: DbSession, principal: UserCaller) -> UserOut:
+    """Create a console user with at least one role in an organisation. Audited."""
     return UserOut.model_validate(accounts.create_user(session, principal=principal, data=data))
 
 
 @router.post("/users/{user_id}/active")
 def set_active(user_id: int, data: ActiveIn, session: DbSession, principal: UserCaller) -> UserOut:
+    """Deactivate (or reactivate) a user: a deactivated user can no longer log in. Audited."""
     user = accounts.set_user_active(session, principal=principal, user_id=user_id, active=data.active)
     return UserOut.model_validate(user)
 
 
 @router.get("/tokens")
 def list_tokens(session: DbSession, principal: UserCaller) -> list[TokenOut]:
+    """API tokens of the organisations the caller manages (hashes are never shown)."""
     return [TokenOut.model_validate(t) for t in accounts.list_tokens(session, principal=principal)]
 
 
 @router.post("/tokens", status_code=201)
 def create_token(data: TokenIn, session: DbSession, principal: UserCaller) -> TokenCreated:
+    """Create an API token. Scopes: `ingest` (the default: a sensor sending events) or `read` (an integration
+    reading alerts, events, incidents and websites). The secret is answered once as `token`; only its hash is kept.
+    Audited."""
     secret, token = accounts.create_token(session, principal=principal, data=data)
     return TokenCreated.model_validate({**TokenOut.model_validate(token).model_dump(), "token": secret})
 
 
 @router.post("/tokens/{token_id}/revoke")
 def revoke_token(token_id: int, session: DbSession, principal: UserCaller) -> TokenOut:
+    """Revoke an API token at once; it can never be used again. Audited."""
     return TokenOut.model_validate(accounts.revoke_token(session, principal=principal, token_id=token_id))

@@ -5,10 +5,12 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
+from mamori.accounts.principal import Principal
+from mamori.alerts import live
 from mamori.alerts import service as alerts
 from mamori.alerts.schemas import (
     AlertFilter,
@@ -20,6 +22,8 @@ from mamori.alerts.schemas import (
     TriageAction,
 )
 from mamori.api.deps import Caller, DbSession, PlatformDep, principal_for_stream
+from mamori.core.errors import ValidationFailed
+from mamori.platform import Platform
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
@@ -36,28 +40,58 @@ class AlertDetail(AlertOut):
 
 @router.get("")
 def list_alerts(filters: Annotated[AlertFilter, Depends()], session: DbSession, principal: Caller) -> AlertPage:
+    """Alerts the caller may see, newest first, filtered and paged; `total` counts every match."""
     rows, total = alerts.list_(session, principal=principal, filters=filters)
     return AlertPage(total=total, items=[AlertOut.model_validate(a) for a in rows])
 
 
-@router.get("/stream")
-async def stream(request: Request, platform: PlatformDep) -> StreamingResponse:
-    """Server-Sent Events: one `alert` event per new or changed alert the caller may see."""
+STREAM_DOC: dict[str, Any] = {
+    "x-mamori-auth": "caller",  # authenticated inside the handler (no session held while it streams)
+    "responses": {"200": {"content": {"text/event-stream": {"schema": {"type": "string"}}}}},
+}
+
+
+@router.get("/stream", response_class=StreamingResponse, openapi_extra=STREAM_DOC)
+async def stream(
+    request: Request,
+    platform: PlatformDep,
+    last_event_id: Annotated[
+        str | None,
+        Header(
+            alias="Last-Event-ID",
+            max_length=20,
+            description="The `id:` of the last event received; what was missed since is sent first.",
+        ),
+    ] = None,
+) -> StreamingResponse:
+    """Server-Sent Events: one `alert` event per new or changed alert the caller may see.
+
+    Every event carries an `id:` (monotonic). A reconnect sending `Last-Event-ID` (browsers do it by themselves)
+    is first sent the changes it missed since, from the database: at most 500, and at most a day back.
+    """
+    after = _event_id(last_event_id)
     principal = await asyncio.to_thread(principal_for_stream, request, platform)
     visible = principal.require_any("alerts.view")
-    queue = platform.broadcaster.listen()
+    queue = platform.broadcaster.listen()  # before the replay: a change in between is in one or both, never lost
 
     async def events() -> AsyncIterator[bytes]:
         try:
             yield b": connected\n\n"
+            replayed: set[int] = set()
+            if after is not None:
+                for missed_id, summary in await asyncio.to_thread(_missed, platform, principal, after):
+                    replayed.add(missed_id)
+                    yield _frame(missed_id, summary)
             while not await request.is_disconnected():
                 try:
                     message = await asyncio.wait_for(queue.get(), timeout=15)
                 except TimeoutError:
                     yield b": keep-alive\n\n"
                     continue
-                if visible is None or message.get("org") in visible:
-                    yield b"event: alert\ndata: " + orjson.dumps(message) + b"\n\n"
+                event_id = message.get("event_id")
+                if event_id in replayed or (visible is not None and message.get("org") not in visible):
+                    continue
+                yield _frame(event_id, {k: v for k, v in message.items() if k != "event_id"})
         finally:
             platform.broadcaster.forget(queue)
 
@@ -68,8 +102,27 @@ async def stream(request: Request, platform: PlatformDep) -> StreamingResponse:
     )
 
 
+def _event_id(header: str | None) -> int | None:
+    if header is None or not header.strip():
+        return None
+    if not header.strip().isdigit():
+        raise ValidationFailed("Last-Event-ID must be an event id sent by this stream", where="header.Last-Event-ID")
+    return int(header)
+
+
+def _missed(platform: Platform, principal: Principal, after: int) -> list[tuple[int, dict[str, Any]]]:
+    with platform.db.session() as session:
+        return live.changes_since(session, principal=principal, after_id=after)
+
+
+def _frame(event_id: int | None, summary: dict[str, Any]) -> bytes:
+    head = b"id: %d\n" % event_id if isinstance(event_id, int) else b""
+    return head + b"event: alert\ndata: " + orjson.dumps(summary) + b"\n\n"
+
+
 @router.get("/{alert_id}")
 def get_alert(alert_id: int, session: DbSession, principal: Caller) -> AlertDetail:
+    """One alert with its stored triggering events and its comments."""
     alert = alerts.get(session, principal=principal, alert_id=alert_id)
     return AlertDetail.model_validate(
         {
@@ -85,6 +138,8 @@ def get_alert(alert_id: int, session: DbSession, principal: Caller) -> AlertDeta
 
 @router.post("/{alert_id}/actions")
 def act(alert_id: int, action: TriageAction, session: DbSession, principal: Caller) -> AlertOut:
+    """A triage action on an alert: acknowledge, assign, close (with a resolution and a reason), comment or reopen.
+    Audited."""
     return AlertOut.model_validate(alerts.triage(session, principal=principal, alert_id=alert_id, action=action))
 
 

@@ -33,8 +33,10 @@ def set_session_cookie(response: Response, cookie: str, *, secure: bool, hours: 
     )
 
 
-@router.post("/login")
+@router.post("/login", responses={401: {"description": "Wrong username or password, or the account is inactive."}})
 def login(data: LoginIn, response: Response, session: DbSession, platform: PlatformDep) -> Me:
+    """Log in with a console user's name and password: sets the session cookie and answers the CSRF token to send
+    as `X-CSRF-Token` on unsafe requests."""
     settings = platform.settings
     cookie, stored = accounts.login(
         session, username=data.username, password=data.password, hours=settings.session_hours
@@ -51,12 +53,14 @@ def login(data: LoginIn, response: Response, session: DbSession, platform: Platf
 
 @router.post("/logout", status_code=204)
 def logout(request: Request, response: Response, session: DbSession, principal: UserCaller) -> None:
+    """End the console session and clear its cookie."""
     accounts.logout(session, cookie=request.cookies.get(SESSION_COOKIE, ""))
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 
 @router.get("/me")
 def me(request: Request, principal: UserCaller) -> Me:
+    """The logged-in user, their roles per organisation and the session's CSRF token."""
     return Me(
         username=principal.name,
         roles={k: sorted(v) for k, v in principal.roles.items()},

@@ -22,6 +22,7 @@ FIELD_PREFIX = "field."
 
 @public.get("/api/v1/health")
 def health(platform: PlatformDep) -> dict[str, Any]:
+    """Liveness and readiness: database, bus, pending batches, whether rules are loaded. Needs no authentication."""
     with platform.db.session() as session:
         pending = ingest.count_pending(session)
     return {
@@ -81,6 +82,7 @@ def events(
 def dead_letters(
     session: DbSession, principal: Caller, org: str | None = None, before_id: int | None = None
 ) -> list[DeadLetterOut]:
+    """Records that could not be read, newest first, with the reason; page with `before_id`."""
     rows = ingest.list_dead_letters(session, principal=principal, org=org, before_id=before_id)
     return [DeadLetterOut.model_validate({**_columns(r), "raw_text": r.raw.decode("utf-8", "replace")}) for r in rows]
 
@@ -93,12 +95,15 @@ def _columns(row: Any) -> dict[str, Any]:
 def audit_log(
     session: DbSession, principal: UserCaller, action: str | None = None, before_id: int | None = None
 ) -> list[dict[str, Any]]:
+    """The audit log of the organisations the caller may audit, newest first; page with `before_id`."""
     orgs = principal.require_any("audit.view")
     return [_columns(e) for e in audit.list_(session, orgs=orgs, action=action, before_id=before_id)]
 
 
 @router.get("/stats/dashboard")
 def dashboard(session: DbSession, principal: Caller) -> dict[str, Any]:
+    """The national dashboard's numbers: potential attacks per day and organisation, today against the same day
+    last year, top rules and sources."""
     board = stats.dashboard(session, principal=principal, now=datetime.now(UTC))
     return {
         "days": [d.isoformat() for d in board.days],

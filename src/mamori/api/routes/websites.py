@@ -58,16 +58,19 @@ class WebsiteDetail(WebsiteOut):
 
 @router.get("")
 def list_websites(session: DbSession, principal: Caller, org: str | None = None) -> list[WebsiteOut]:
+    """Watched websites the caller may see, optionally of one organisation."""
     return [WebsiteOut.model_validate(s) for s in service.list_(session, principal=principal, org=org)]
 
 
 @router.post("", status_code=201)
 def create_website(data: WebsiteIn, session: DbSession, principal: Caller) -> WebsiteOut:
+    """Watch a new website (URL, expectations on content, TLS and DNS). Audited."""
     return WebsiteOut.model_validate(service.create(session, principal=principal, data=data))
 
 
 @router.get("/{site_id}")
 def get_website(site_id: int, session: DbSession, principal: Caller) -> WebsiteDetail:
+    """One watched website with its baseline and kept snapshots."""
     site = service.get(session, principal=principal, site_id=site_id)
     baseline = service.baseline_of(session, website=site)
     snapshots = service.snapshots_of(session, principal=principal, site_id=site_id)
@@ -84,11 +87,13 @@ def get_website(site_id: int, session: DbSession, principal: Caller) -> WebsiteD
 
 @router.patch("/{site_id}")
 def update_website(site_id: int, data: WebsiteUpdate, session: DbSession, principal: Caller) -> WebsiteOut:
+    """Change a watched website's name, URL, interval, expectations or enabled state. Audited."""
     return WebsiteOut.model_validate(service.update(session, principal=principal, site_id=site_id, data=data))
 
 
 @router.delete("/{site_id}", status_code=204)
 def delete_website(site_id: int, session: DbSession, principal: Caller) -> Response:
+    """Stop watching a website and delete it with its history. Audited."""
     service.delete(session, principal=principal, site_id=site_id)
     return Response(status_code=204)
 
