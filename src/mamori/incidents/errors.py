@@ -15,3 +15,11 @@ class EvidenceTampered(Conflict):
 
 class UnsafeTarget(ValidationFailed):
     """A webhook target resolves to a private, loopback or link-local address that is not allowed."""
+
+
+class AlertInAnotherIncident(Conflict):
+    """An alert belongs to at most one incident; this one is in `incident_id` already."""
+
+    def __init__(self, message: str, *, incident_id: int, where: str | None = None) -> None:
+        super().__init__(message, where=where)
+        self.incident_id = incident_id

@@ -18,6 +18,7 @@ from mamori.core.errors import Conflict, ValidationFailed
 from mamori.core.severity import Severity
 from mamori.incidents import access, observables, tasks, timeline, workflow
 from mamori.incidents.enums import Category, EntryKind, Phase
+from mamori.incidents.errors import AlertInAnotherIncident
 from mamori.incidents.models import Incident, IncidentAlert
 from mamori.incidents.schemas import IncidentFilter, IncidentIn, IncidentUpdate, TransitionIn
 from mamori.storage.db import utcnow
@@ -77,6 +78,7 @@ def create(
     if session.get(Organisation, data.org_id) is None:
         raise ValidationFailed(f"no organisation {data.org_id!r}", where="org_id")
     alerts = _alerts_for(session, principal, data.org_id, data.alert_ids)
+    _refuse_escalated(session, alerts, into=None)
     now = utcnow()
     incident = Incident(
         org_id=data.org_id,
@@ -125,6 +127,36 @@ def _alerts_for(session: Session, principal: Principal | None, org_id: str, aler
     return alerts
 
 
+def _refuse_escalated(session: Session, alerts: Sequence[Alert], *, into: int | None) -> None:
+    """One alert belongs to at most one incident: refuse, naming it, an alert already in another one."""
+    if not alerts:
+        return
+    query = select(IncidentAlert.alert_id, IncidentAlert.incident_id).where(
+        IncidentAlert.alert_id.in_([a.id for a in alerts])
+    )
+    for alert_id, incident_id in session.execute(query).tuples():
+        if incident_id != into:
+            raise AlertInAnotherIncident(
+                f"alert {alert_id} belongs to incident #{incident_id} already (an alert goes into one incident)",
+                incident_id=incident_id,
+                where="alert_ids",
+            )
+
+
+def incident_of_alerts(session: Session, *, principal: Principal, alert_ids: Sequence[int]) -> dict[int, int | None]:
+    """Alert id → the incident it was escalated into; None where that incident is not the caller's to see
+    (the alert is escalated all the same, so nobody is offered to open a second incident for it)."""
+    if not alert_ids:
+        return {}
+    query = select(IncidentAlert.alert_id, IncidentAlert.incident_id).where(IncidentAlert.alert_id.in_(list(alert_ids)))
+    links = {alert_id: incident_id for alert_id, incident_id in session.execute(query).tuples()}
+    if not links:
+        return {}
+    visible_ids = access.visible_query(principal).with_only_columns(Incident.id)
+    seen = set(session.scalars(visible_ids.where(Incident.id.in_(set(links.values())))))
+    return {alert_id: (incident_id if incident_id in seen else None) for alert_id, incident_id in links.items()}
+
+
 def _link(session: Session, incident: Incident, alerts: Sequence[Alert], actor: str) -> None:
     """Attach alerts: timeline entry, observables, and the alert is closed as escalated."""
     present = set(session.scalars(select(IncidentAlert.alert_id).where(IncidentAlert.incident_id == incident.id)))
@@ -158,6 +190,7 @@ def attach_alerts(
     else:
         incident = access.get(session, principal=principal, incident_id=incident_id, action="incidents.manage")
     alerts = _alerts_for(session, principal, incident.org_id, alert_ids)
+    _refuse_escalated(session, alerts, into=incident.id)
     _link(session, incident, alerts, access.actor_of(principal))
     access.changed(
         session,

@@ -27,6 +27,7 @@ from mamori.api.routes.auth import set_session_cookie
 from mamori.core.errors import AuthenticationRequired, MamoriError
 from mamori.core.severity import Severity
 from mamori.i18n import install as install_i18n
+from mamori.incidents import service as incidents
 from mamori.incidents.enums import Category
 from mamori.ingest import service as ingest
 from mamori.web.charts import stacked_daily
@@ -120,6 +121,7 @@ def alert_list(
         "alerts.html",
         principal,
         alerts=rows,
+        escalated=incidents.incident_of_alerts(session, principal=principal, alert_ids=[a.id for a in rows]),
         total=total,
         filters=filters,
         orgs=orgs,
@@ -130,11 +132,14 @@ def alert_list(
 @router.get("/alerts/{alert_id}")
 def alert_detail(alert_id: int, request: Request, session: DbSession, principal: UserCaller) -> HTMLResponse:
     alert = alerts.get(session, principal=principal, alert_id=alert_id)
+    escalated = incidents.incident_of_alerts(session, principal=principal, alert_ids=[alert.id])
     return page(
         request,
         "alert.html",
         principal,
         alert=alert,
+        escalated=alert.id in escalated,
+        incident_id=escalated.get(alert.id),
         events=alerts.events_of(session, principal=principal, alert_id=alert_id),
         comments=alerts.comments_of(session, principal=principal, alert_id=alert_id),
         resolutions=list(Resolution),
