@@ -9,6 +9,10 @@ class TransitionRefused(Conflict):
     """The phase change is not allowed from the current phase."""
 
 
+class ReasonRequired(ValidationFailed):
+    """The change undoes a decision (reopening a closed incident) and must say why."""
+
+
 class EvidenceTampered(Conflict):
     """A stored evidence file no longer matches the SHA-256 recorded at upload."""
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from mamori.accounts.models import Organisation, User
@@ -29,6 +29,22 @@ COUNT_CAP = 999  # board counts above this show as "999+"
 
 def list_(session: Session, *, principal: Principal, filters: IncidentFilter) -> tuple[Sequence[Incident], int | None]:
     """Newest first, keyset-paginated on id: returns the page and the cursor for the next one."""
+    query = _filtered(principal, filters)
+    if filters.before_id:
+        query = query.where(Incident.id < filters.before_id)
+    rows = session.scalars(query.order_by(Incident.id.desc()).limit(filters.limit + 1)).all()
+    more = len(rows) > filters.limit
+    rows = rows[: filters.limit]
+    return rows, (rows[-1].id if more and rows else None)
+
+
+def count(session: Session, *, principal: Principal, filters: IncidentFilter) -> int:
+    """How many incidents match (the cursor ignored), counted up to COUNT_CAP + 1 ("999+") like the board."""
+    matching = _filtered(principal, filters).with_only_columns(Incident.id).limit(COUNT_CAP + 1).subquery()
+    return int(session.scalar(select(func.count()).select_from(matching)) or 0)
+
+
+def _filtered(principal: Principal, filters: IncidentFilter) -> Select[Incident]:
     query = access.visible_query(principal)
     if filters.org:
         query = query.where(Incident.org_id == filters.org)
@@ -38,12 +54,29 @@ def list_(session: Session, *, principal: Principal, filters: IncidentFilter) ->
         query = query.where(Incident.category == filters.category.value)
     if filters.severity:
         query = query.where(Incident.severity == filters.severity.value)
-    if filters.before_id:
-        query = query.where(Incident.id < filters.before_id)
-    rows = session.scalars(query.order_by(Incident.id.desc()).limit(filters.limit + 1)).all()
-    more = len(rows) > filters.limit
-    rows = rows[: filters.limit]
-    return rows, (rows[-1].id if more and rows else None)
+    if filters.q and filters.q.strip():
+        query = query.where(_text_matches(filters.q.strip()))
+    if filters.closed_from and filters.closed_to and filters.closed_from > filters.closed_to:
+        raise ValidationFailed("the first day comes after the last day", where="closed_from")
+    if filters.closed_from:
+        query = query.where(Incident.closed_at >= _day_start(filters.closed_from))
+    if filters.closed_to:  # the whole last day is included
+        query = query.where(Incident.closed_at < _day_start(filters.closed_to + timedelta(days=1)))
+    return query
+
+
+def _text_matches(text: str) -> ColumnElement[bool]:
+    """A title containing the text (case-insensitive, % and _ taken literally), or the reference "#12"/"12"."""
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    condition: ColumnElement[bool] = Incident.title.ilike(pattern, escape="\\")
+    reference = text.removeprefix("#")
+    if reference.isdigit() and len(reference) < 18:
+        condition = or_(condition, Incident.id == int(reference))
+    return condition
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def board(
@@ -255,17 +288,24 @@ def transition(
     session: Session, *, principal: Principal, incident_id: int, data: TransitionIn, now: datetime | None = None
 ) -> Incident:
     incident = access.get(session, principal=principal, incident_id=incident_id, action="incidents.manage")
-    move = workflow.check(incident, data.phase, data.resolution)
+    move = workflow.check(incident, data.phase, data.resolution, data.reason)
     workflow.apply(incident, move, now or utcnow())
     suffix = f" as {move.resolution.value}" if move.resolution else ""
     note = f": {data.note}" if data.note else ""
+    text = f"Phase {move.source.value} → {move.target.value}{suffix}{note}"
+    if move.reopens:
+        text = f"Reopened ({move.source.value} → {move.target.value}), reason: {move.reason}{note}"
     timeline.record(
         session,
         incident=incident,
         kind=EntryKind.STATUS,
         actor=principal.name,
-        text=f"Phase {move.source.value} → {move.target.value}{suffix}{note}",
-        details={"from": move.source.value, "to": move.target.value},
+        text=text,
+        details={
+            "from": move.source.value,
+            "to": move.target.value,
+            **({"reason": move.reason} if move.reason else {}),
+        },
     )
     access.changed(
         session,
@@ -276,6 +316,8 @@ def transition(
             "from": move.source.value,
             "to": move.target.value,
             "resolution": move.resolution.value if move.resolution else None,
+            **({"reopened": True} if move.reopens else {}),
+            **({"reason": move.reason} if move.reason else {}),
         },
     )
     return incident

@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Res
 from pydantic import BaseModel, Field
 
 from mamori.api.deps import Caller, DbSession, PlatformDep
+from mamori.cases import service as response
 from mamori.incidents import evidence, metrics, observables, tasks, timeline
 from mamori.incidents import service as incidents
 from mamori.incidents.enums import Phase
@@ -148,8 +149,10 @@ def update_incident(incident_id: int, data: IncidentUpdate, session: DbSession, 
 
 @router.post("/incidents/{incident_id}/transition")
 def transition(incident_id: int, data: TransitionIn, session: DbSession, principal: Caller) -> IncidentOut:
+    """Closing ends the response: deployed responders are released and lose access (audited); reopening
+    a closed incident needs a `reason`."""
     return IncidentOut.model_validate(
-        incidents.transition(session, principal=principal, incident_id=incident_id, data=data)
+        response.transition(session, principal=principal, incident_id=incident_id, data=data)
     )
 
 
