@@ -7,11 +7,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from mamori.accounts.models import User
+from mamori.accounts.service import principal_for
 from mamori.alerts import service as alerts
+from mamori.cases import roster
+from mamori.cases import service as response
+from mamori.cases.schemas import DecisionIn, ProfileIn, RequestIn
 from mamori.core.messages import Detection
 from mamori.core.severity import Severity
 from tests.web.conftest import Server, login_as, shot
+from tests.web.test_incidents_browser import open_incident
 
 pytestmark = pytest.mark.browser
 
@@ -80,3 +87,101 @@ def test_a_second_incident_for_an_escalated_alert_is_refused_with_the_incidents_
     page.click("#new-incident button[type=submit]")
     assert f"incident #{incident_id}" in page.inner_text("main")
     assert "AlertInAnotherIncident" in page.inner_text("main")
+
+
+def deploy_responder(server: Server, incident_id: int, username: str) -> None:
+    """The request/approval/deployment flow has its own browser test; here it is done through the services."""
+    with server.db.session() as s:
+        officer = principal_for(s, _user(s, "org_officer-mof"))
+        lead = principal_for(s, _user(s, "national_analyst-ncc"))
+        responder = _user(s, username).id
+        roster.upsert(s, principal=lead, data=ProfileIn(user_id=responder, home_org_id="mofa", max_load=2))
+        req = response.request(s, principal=officer, incident_id=incident_id, data=RequestIn(reason="web forensics"))
+        response.decide(s, principal=lead, request_id=req.id, data=DecisionIn(approve=True))
+        response.deploy(s, principal=lead, request_id=req.id, user_id=responder)
+
+
+def _user(s: Any, username: str) -> User:
+    user = s.scalar(select(User).where(User.username == username))
+    assert user is not None
+    return user
+
+
+def roster_load(page: Any, server: Server, username: str) -> str:
+    page.goto(server.url + "/roster")
+    return str(page.locator("#roster tr", has_text=username).locator("td.num").inner_text())
+
+
+def test_closing_releases_the_responder_and_the_incident_is_found_among_the_closed(page: Any, server: Server) -> None:
+    login_as(page, server, "org_officer-mof")
+    incident_id = open_incident(page, server, "Customs portal defaced", org="mof")
+    deploy_responder(server, incident_id, "responder-mofa")
+    page.context.clear_cookies()
+    login_as(page, server, "national_analyst-ncc")
+    assert roster_load(page, server, "responder-mofa") == "1 / 2"
+    page.context.clear_cookies()
+    login_as(page, server, "responder-mofa")
+    assert page.goto(f"{server.url}/incidents/{incident_id}").status == 200
+
+    page.context.clear_cookies()
+    login_as(page, server, "org_officer-mof")
+    page.goto(f"{server.url}/incidents/{incident_id}")
+    page.select_option("#next-phase", "closed")
+    page.select_option("#transition select[name=resolution]", "resolved")
+    page.click("#btn-move")
+    assert "closed (resolved)" in page.inner_text("#phase")
+    page.click("#tab-response")
+    assert "released" in page.inner_text("#deployments")
+
+    page.goto(server.url + "/incidents")
+    assert page.locator(f"#board a[href='/incidents/{incident_id}']").count() == 0  # off the board …
+    page.click("#link-closed")
+    page.fill("#closed-q", "customs PORTAL")
+    page.select_option("#closed-filters select[name=category]", "defacement")
+    page.click("#closed-filters button[type=submit]")
+    assert page.locator("#closed tbody tr").count() == 1  # … and found among the closed
+    assert page.locator(f"#closed a[href='/incidents/{incident_id}']").count() == 2
+    shot(page, "incidents-closed")
+    page.fill("#closed-filters input[name=closed_to]", "2001-01-01")
+    page.click("#closed-filters button[type=submit]")
+    assert page.inner_text("#closed tbody") == "No closed incident matches."
+    page.fill("#closed-q", f"#{incident_id}")
+    page.fill("#closed-filters input[name=closed_to]", "")
+    page.select_option("#closed-filters select[name=category]", "")
+    page.click("#closed-filters button[type=submit]")
+    assert page.locator("#closed tbody tr").count() == 1
+
+    page.context.clear_cookies()
+    login_as(page, server, "responder-mofa")
+    assert page.goto(f"{server.url}/incidents/{incident_id}").status == 404  # access ended with the incident
+    page.context.clear_cookies()
+    login_as(page, server, "national_analyst-ncc")
+    assert roster_load(page, server, "responder-mofa") == "0 / 2"
+    assert page.dialogs == []
+
+
+def test_move_defaults_forward_and_reopening_asks_for_a_reason(page: Any, server: Server) -> None:
+    login_as(page, server, "org_officer-mof")
+    incident_id = open_incident(page, server, "Reopen me", org="mof")
+    for expected in ("containment", "eradication", "recovery", "post_incident"):
+        assert page.eval_on_selector("#next-phase", "s => s.value") == expected  # never a step back
+        page.click("#btn-move")  # one click moves forward
+        assert page.inner_text("#phase .current") == expected.replace("_", "-")
+    assert page.eval_on_selector("#next-phase", "s => s.value") == "closed"
+    page.select_option("#transition select[name=resolution]", "resolved")
+    page.click("#btn-move")
+    assert page.locator("#transition").count() == 0  # a closed incident offers no one-click move …
+    page.click("#btn-reopen")  # … and the browser asks for the reason before sending anything
+    assert page.eval_on_selector("#reopen-reason", "t => t.validity.valueMissing") is True
+    assert "closed" in page.inner_text("#phase .current")
+    page.eval_on_selector("#reopen-reason", "t => t.removeAttribute('required')")
+    page.click("#btn-reopen")  # a form without the browser's check is refused by the server, clearly
+    assert "reopening a closed incident needs a reason" in page.inner_text("main")
+    page.goto(f"{server.url}/incidents/{incident_id}")
+    page.fill("#reopen-reason", "defaced again at 04:10")
+    page.click("#btn-reopen")
+    assert page.inner_text("#phase .current") == "triage"
+    page.click("#tab-timeline")
+    assert "Reopened (closed → triage), reason: defaced again at 04:10" in page.inner_text("#timeline")
+    shot(page, "incident-reopened")
+    assert page.dialogs == []
