@@ -126,6 +126,7 @@ def test_closing_releases_the_responder_and_the_incident_is_found_among_the_clos
     page.context.clear_cookies()
     login_as(page, server, "org_officer-mof")
     page.goto(f"{server.url}/incidents/{incident_id}")
+    assert "releases the 1 responder(s)" in page.inner_text("#close-warning")
     page.select_option("#next-phase", "closed")
     page.select_option("#transition select[name=resolution]", "resolved")
     page.click("#btn-move")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mamori.accounts import service as accounts
@@ -283,6 +283,13 @@ def transition(session: Session, *, principal: Principal, incident_id: int, data
     if incident.phase == Phase.CLOSED.value:
         end_response(session, principal=principal, incident=incident)
     return incident
+
+
+def deployed_on(session: Session, *, principal: Principal, incident_id: int) -> int:
+    """How many responders are deployed on the incident now (the console warns that closing releases them)."""
+    incident = access.get(session, principal=principal, incident_id=incident_id)
+    query = select(func.count()).where(Deployment.incident_id == incident.id, Deployment.released_at.is_(None))
+    return int(session.scalar(query) or 0)
 
 
 def end_response(session: Session, *, principal: Principal, incident: Incident) -> tuple[int, int]:

@@ -167,6 +167,7 @@ def detail(
         "can_request": principal.can("assistance.request", incident.org_id),
         "next_phases": sorted(workflow.allowed_next(Phase(incident.phase)), key=workflow.ORDER.index),
         "forward": workflow.forward(Phase(incident.phase)),  # preselected: one click never moves back
+        "deployed": response.deployed_on(session, principal=principal, incident_id=incident.id),
         "resolutions": list(Resolution),
         "categories": list(Category),
         "tlps": list(Tlp),
