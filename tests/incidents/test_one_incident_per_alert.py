@@ -51,6 +51,18 @@ def test_the_schema_refuses_a_second_link(tenants: Database) -> None:
         s.flush()
 
 
+def test_a_lost_race_is_the_same_clear_refusal(tenants: Database) -> None:
+    """Two people escalate one alert at once: both pass the check, the constraint stops the second link."""
+    with tenants.session() as s:
+        officer = who(s, "org_officer-mofa")
+        alert = make_alert(s, "mofa")
+        first = incidents.create(s, principal=officer, data=IncidentIn(org_id="mofa", title="a", alert_ids=[alert.id]))
+        late = incidents.create(s, principal=officer, data=IncidentIn(org_id="mofa", title="b"))
+        with pytest.raises(AlertInAnotherIncident, match=f"incident #{first.id}") as refused:
+            incidents._link(s, late, [alert], "org_officer-mofa")  # past the check, as the race's loser is
+        assert refused.value.incident_id == first.id
+
+
 def test_the_api_answers_409_naming_the_incident_and_links_both_ways(client: TestClient, platform: Platform) -> None:
     with platform.db.session() as s:
         # not a defacement: the grouping worker running in the app would open an incident of its own

@@ -24,6 +24,6 @@ class UnsafeTarget(ValidationFailed):
 class AlertInAnotherIncident(Conflict):
     """An alert belongs to at most one incident; this one is in `incident_id` already."""
 
-    def __init__(self, message: str, *, incident_id: int, where: str | None = None) -> None:
+    def __init__(self, message: str, *, incident_id: int | None, where: str | None = None) -> None:
         super().__init__(message, where=where)
         self.incident_id = incident_id

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mamori.accounts.models import Organisation, User
@@ -190,12 +191,27 @@ def incident_of_alerts(session: Session, *, principal: Principal, alert_ids: Seq
     return {alert_id: (incident_id if incident_id in seen else None) for alert_id, incident_id in links.items()}
 
 
+def _add_link(session: Session, incident: Incident, alert: Alert) -> None:
+    """The unique constraint decides a race the check before lost (two people escalating the same alert at
+    once): the loser gets the same clear refusal, not a database error."""
+    try:
+        with session.begin_nested():
+            session.add(IncidentAlert(incident_id=incident.id, alert_id=alert.id))
+    except IntegrityError:
+        winner = session.scalar(select(IncidentAlert.incident_id).where(IncidentAlert.alert_id == alert.id))
+        raise AlertInAnotherIncident(
+            f"alert {alert.id} belongs to incident #{winner} already (an alert goes into one incident)",
+            incident_id=winner,
+            where="alert_ids",
+        ) from None
+
+
 def _link(session: Session, incident: Incident, alerts: Sequence[Alert], actor: str) -> None:
     """Attach alerts: timeline entry, observables, and the alert is closed as escalated."""
     present = set(session.scalars(select(IncidentAlert.alert_id).where(IncidentAlert.incident_id == incident.id)))
     fresh = [a for a in alerts if a.id not in present]
     for alert in fresh:
-        session.add(IncidentAlert(incident_id=incident.id, alert_id=alert.id))
+        _add_link(session, incident, alert)
         timeline.record(
             session,
             incident=incident,
