@@ -119,6 +119,8 @@ def test_closing_releases_the_responder_and_the_incident_is_found_among_the_clos
     page.context.clear_cookies()
     login_as(page, server, "national_analyst-ncc")
     assert roster_load(page, server, "responder-mofa") == "1 / 2"
+    row = page.locator("#roster tr", has_text="responder-mofa")
+    assert row.locator("td.deployed-on").inner_text().strip() == f"#{incident_id}"
     page.context.clear_cookies()
     login_as(page, server, "responder-mofa")
     assert page.goto(f"{server.url}/incidents/{incident_id}").status == 200
@@ -158,6 +160,7 @@ def test_closing_releases_the_responder_and_the_incident_is_found_among_the_clos
     page.context.clear_cookies()
     login_as(page, server, "national_analyst-ncc")
     assert roster_load(page, server, "responder-mofa") == "0 / 2"
+    assert page.locator("#roster tr", has_text="responder-mofa").locator("td.deployed-on").inner_text() == "—"
     assert page.dialogs == []
 
 
