@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from mamori.accounts import service as accounts
+from mamori.accounts.schemas import OrgIn
 from mamori.incidents import service as incidents
 from mamori.incidents.errors import AlertInAnotherIncident
 from mamori.incidents.models import IncidentAlert
 from mamori.incidents.schemas import IncidentIn
+from mamori.migrations import alembic_config, upgrade
 from mamori.platform import Platform
 from mamori.storage.db import Database
 from tests.conftest import login
@@ -86,3 +93,24 @@ def test_the_api_answers_409_naming_the_incident_and_links_both_ways(client: Tes
     assert alert["incident_id"] == incident_id and alert["escalated"] is True
     (row,) = client.get("/api/v1/alerts").json()["items"]
     assert row["incident_id"] == incident_id
+
+
+def test_the_migration_keeps_the_first_incident_of_an_alert_escalated_twice(tmp_path: Path) -> None:
+    """Databases from before the constraint may hold an alert in two incidents: the earliest link is kept."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    before = ScriptDirectory.from_config(alembic_config(url)).get_revision("0004_incidents").down_revision
+    assert isinstance(before, str)
+    upgrade(url, before)  # whatever precedes the constraint once revisions are re-chained
+    database = Database(url)
+    with database.session() as s:
+        accounts.create_org(s, principal=None, data=OrgIn(id="mof", name="Ministry of Finance"))
+        alert = make_alert(s, "mof")
+        first = incidents.create(s, principal=None, data=IncidentIn(org_id="mof", title="a", alert_ids=[alert.id]))
+        second = incidents.create(s, principal=None, data=IncidentIn(org_id="mof", title="b"))
+        s.add(IncidentAlert(incident_id=second.id, alert_id=alert.id))  # what the old console let happen
+    database.dispose()
+    upgrade(url)
+    database = Database(url)
+    with database.session() as s:
+        assert s.execute(select(IncidentAlert.incident_id, IncidentAlert.alert_id)).all() == [(first.id, alert.id)]
+    database.dispose()
