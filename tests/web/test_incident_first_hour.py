@@ -87,6 +87,8 @@ def test_a_second_incident_for_an_escalated_alert_is_refused_with_the_incidents_
     page.click("#new-incident button[type=submit]")
     assert f"incident #{incident_id}" in page.inner_text("main")
     assert "AlertInAnotherIncident" in page.inner_text("main")
+    page.click("#error-incident")  # the refusal leads to the incident that has the alert
+    page.wait_for_url(f"{server.url}/incidents/{incident_id}")
 
 
 def deploy_responder(server: Server, incident_id: int, username: str) -> None:
