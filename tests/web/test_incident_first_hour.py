@@ -92,12 +92,13 @@ def test_a_second_incident_for_an_escalated_alert_is_refused_with_the_incidents_
 
 
 def deploy_responder(server: Server, incident_id: int, username: str) -> None:
-    """The request/approval/deployment flow has its own browser test; here it is done through the services."""
+    """The request/approval/deployment flow has its own browser test; here it is done through the services
+    (with a responder that test does not look for: the server and its roster are shared)."""
     with server.db.session() as s:
         officer = principal_for(s, _user(s, "org_officer-mof"))
         lead = principal_for(s, _user(s, "national_analyst-ncc"))
         responder = _user(s, username).id
-        roster.upsert(s, principal=lead, data=ProfileIn(user_id=responder, home_org_id="mofa", max_load=2))
+        roster.upsert(s, principal=lead, data=ProfileIn(user_id=responder, home_org_id="ncc", max_load=2))
         req = response.request(s, principal=officer, incident_id=incident_id, data=RequestIn(reason="web forensics"))
         response.decide(s, principal=lead, request_id=req.id, data=DecisionIn(approve=True))
         response.deploy(s, principal=lead, request_id=req.id, user_id=responder)
@@ -117,14 +118,14 @@ def roster_load(page: Any, server: Server, username: str) -> str:
 def test_closing_releases_the_responder_and_the_incident_is_found_among_the_closed(page: Any, server: Server) -> None:
     login_as(page, server, "org_officer-mof")
     incident_id = open_incident(page, server, "Customs portal defaced", org="mof")
-    deploy_responder(server, incident_id, "responder-mofa")
+    deploy_responder(server, incident_id, "responder-ncc")
     page.context.clear_cookies()
     login_as(page, server, "national_analyst-ncc")
-    assert roster_load(page, server, "responder-mofa") == "1 / 2"
-    row = page.locator("#roster tr", has_text="responder-mofa")
+    assert roster_load(page, server, "responder-ncc") == "1 / 2"
+    row = page.locator("#roster tr", has_text="responder-ncc")
     assert row.locator("td.deployed-on").inner_text().strip() == f"#{incident_id}"
     page.context.clear_cookies()
-    login_as(page, server, "responder-mofa")
+    login_as(page, server, "responder-ncc")
     assert page.goto(f"{server.url}/incidents/{incident_id}").status == 200
 
     page.context.clear_cookies()
@@ -157,12 +158,12 @@ def test_closing_releases_the_responder_and_the_incident_is_found_among_the_clos
     assert page.locator("#closed tbody tr").count() == 1
 
     page.context.clear_cookies()
-    login_as(page, server, "responder-mofa")
+    login_as(page, server, "responder-ncc")
     assert page.goto(f"{server.url}/incidents/{incident_id}").status == 404  # access ended with the incident
     page.context.clear_cookies()
     login_as(page, server, "national_analyst-ncc")
-    assert roster_load(page, server, "responder-mofa") == "0 / 2"
-    assert page.locator("#roster tr", has_text="responder-mofa").locator("td.deployed-on").inner_text() == "—"
+    assert roster_load(page, server, "responder-ncc") == "0 / 2"
+    assert page.locator("#roster tr", has_text="responder-ncc").locator("td.deployed-on").inner_text() == "—"
     assert page.dialogs == []
 
 
