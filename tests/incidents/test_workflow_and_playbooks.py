@@ -8,7 +8,7 @@ import pytest
 from mamori.core.errors import ConfigurationError
 from mamori.incidents import playbooks, workflow
 from mamori.incidents.enums import Category, Phase, Resolution
-from mamori.incidents.errors import TransitionRefused
+from mamori.incidents.errors import ReasonRequired, TransitionRefused
 from mamori.incidents.models import Incident
 
 NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
@@ -46,8 +46,24 @@ def test_a_false_positive_closed_from_triage_reaches_no_milestone() -> None:
     i = incident(Phase.TRIAGE)
     workflow.apply(i, workflow.check(i, Phase.CLOSED, Resolution.FALSE_POSITIVE), NOW)
     assert i.contained_at is None and i.recovered_at is None and i.resolution == "false_positive"
-    workflow.apply(i, workflow.check(i, Phase.TRIAGE, None), NOW)
+    workflow.apply(i, workflow.check(i, Phase.TRIAGE, None, "the same defacement came back"), NOW)
     assert i.resolution is None and i.closed_at is None
+
+
+def test_reopening_needs_a_reason_and_the_usual_move_is_forward() -> None:
+    closed = incident(Phase.CLOSED)
+    for reason in ("", "   "):
+        with pytest.raises(ReasonRequired, match="needs a reason"):
+            workflow.check(closed, Phase.TRIAGE, None, reason)
+    assert workflow.check(closed, Phase.TRIAGE, None, " re-defaced ").reason == "re-defaced"
+    assert [workflow.forward(p) for p in Phase] == [
+        Phase.CONTAINMENT,
+        Phase.ERADICATION,
+        Phase.RECOVERY,
+        Phase.POST_INCIDENT,
+        Phase.CLOSED,
+        Phase.TRIAGE,
+    ]
 
 
 def test_every_category_has_a_playbook_that_passes_its_own_expectations() -> None:

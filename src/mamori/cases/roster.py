@@ -34,6 +34,15 @@ def loads(session: Session) -> dict[int, int]:
     return {user_id: int(n) for user_id, n in session.execute(query).tuples()}
 
 
+def deployed_on(session: Session) -> dict[int, list[int]]:
+    """Responder → the incidents they are deployed on now (the roster's load, named)."""
+    query = select(Deployment.user_id, Deployment.incident_id).where(Deployment.released_at.is_(None))
+    out: dict[int, list[int]] = {}
+    for user_id, incident_id in session.execute(query.order_by(Deployment.incident_id)).tuples():
+        out.setdefault(user_id, []).append(incident_id)
+    return out
+
+
 def upsert(session: Session, *, principal: Principal, data: ProfileIn) -> ResponderProfile:
     require_national(principal, "roster.manage")
     user = session.get(User, data.user_id)
@@ -60,14 +69,14 @@ def upsert(session: Session, *, principal: Principal, data: ProfileIn) -> Respon
 
 def entries(session: Session, *, principal: Principal) -> list[RosterEntry]:
     require_national(principal, "roster.view")
-    load = loads(session)
+    on = deployed_on(session)
     rows = session.execute(
         select(ResponderProfile, User).join(User, User.id == ResponderProfile.user_id).order_by(User.username)
     ).tuples()
-    return [_entry(p, u, load.get(u.id, 0)) for p, u in rows]
+    return [_entry(p, u, on.get(u.id, [])) for p, u in rows]
 
 
-def _entry(profile: ResponderProfile, user: User, load: int) -> RosterEntry:
+def _entry(profile: ResponderProfile, user: User, incidents: list[int]) -> RosterEntry:
     return RosterEntry(
         user_id=user.id,
         username=user.username,
@@ -76,7 +85,8 @@ def _entry(profile: ResponderProfile, user: User, load: int) -> RosterEntry:
         skills=list(profile.skills),
         available=profile.available and user.active,
         max_load=profile.max_load,
-        load=load,
+        load=len(incidents),
+        incidents=incidents,
     )
 
 

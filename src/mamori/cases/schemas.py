@@ -22,6 +22,7 @@ class RosterEntry(BaseModel):
     available: bool
     max_load: int
     load: int
+    incidents: list[int] = Field(default_factory=list, description="Incidents the responder is deployed on now.")
     score: float | None = None
     reasons: list[str] = Field(default_factory=list)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mamori.accounts import service as accounts
@@ -21,8 +21,10 @@ from mamori.cases.models import AssistanceRequest, Deployment, ResponderProfile
 from mamori.cases.schemas import DecisionIn, RequestIn, RosterEntry
 from mamori.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from mamori.incidents import access, notifications, timeline
-from mamori.incidents.enums import EntryKind
+from mamori.incidents import service as incidents
+from mamori.incidents.enums import EntryKind, Phase
 from mamori.incidents.models import Incident
+from mamori.incidents.schemas import TransitionIn
 from mamori.storage.db import utcnow
 
 
@@ -231,6 +233,16 @@ def release(session: Session, *, principal: Principal, deployment_id: int) -> De
         raise PermissionDenied("only the national centre or the requesting organisation releases responders")
     if deployment.released_at is not None:
         raise Conflict(f"deployment {deployment.id} was released already")
+    incident = session.get(Incident, deployment.incident_id)
+    assert incident is not None  # FK
+    _end_deployment(session, principal=principal, deployment=deployment, incident=incident, why="")
+    return deployment
+
+
+def _end_deployment(
+    session: Session, *, principal: Principal, deployment: Deployment, incident: Incident, why: str
+) -> None:
+    """Release one responder: the deployment ends, the grant to the incident is revoked, both audited."""
     deployment.released_at, deployment.released_by = utcnow(), principal.name
     accounts.revoke_grants(
         session,
@@ -239,14 +251,14 @@ def release(session: Session, *, principal: Principal, deployment_id: int) -> De
         object_type="incident",
         object_id=deployment.incident_id,
     )
-    incident = session.get(Incident, deployment.incident_id)
-    assert incident is not None  # FK
+    user = session.get(User, deployment.user_id)
+    name = user.username if user else str(deployment.user_id)
     timeline.record(
         session,
         incident=incident,
         kind=EntryKind.RESPONSE,
         actor=principal.name,
-        text=f"Responder {deployment.user_id} released",
+        text=f"Responder {name} released" + (f" ({why})" if why else ""),
     )
     access.changed(
         session,
@@ -255,12 +267,67 @@ def release(session: Session, *, principal: Principal, deployment_id: int) -> De
         action="assistance.release",
         object_type="deployment",
         object_id=deployment.id,
-        details={"user_id": deployment.user_id},
+        details={"user_id": deployment.user_id, **({"reason": why} if why else {})},
     )
     request_row = session.get(AssistanceRequest, deployment.request_id)
     if request_row is not None and not _active(session, request_row.id):
         request_row.status = RequestStatus.CLOSED.value
-    return deployment
+
+
+def transition(session: Session, *, principal: Principal, incident_id: int, data: TransitionIn) -> Incident:
+    """Move an incident through its phases; closing it ends the response on it (see `end_response`).
+
+    The one entry point for phase changes of the API and the console: the incidents layer cannot reach
+    deployments (they live here, above it), and a closed incident must leave nobody deployed on it."""
+    incident = incidents.transition(session, principal=principal, incident_id=incident_id, data=data)
+    if incident.phase == Phase.CLOSED.value:
+        end_response(session, principal=principal, incident=incident)
+    return incident
+
+
+def deployed_on(session: Session, *, principal: Principal, incident_id: int) -> int:
+    """How many responders are deployed on the incident now (the console warns that closing releases them)."""
+    incident = access.get(session, principal=principal, incident_id=incident_id)
+    query = select(func.count()).where(Deployment.incident_id == incident.id, Deployment.released_at.is_(None))
+    return int(session.scalar(query) or 0)
+
+
+def end_response(session: Session, *, principal: Principal, incident: Incident) -> tuple[int, int]:
+    """The incident was closed: release every responder still deployed (their access ends with it) and
+    withdraw requests still waiting for a decision. Returns (released, withdrawn); each step is audited."""
+    why = f"incident {incident.id} closed"
+    active = session.scalars(
+        select(Deployment)
+        .where(Deployment.incident_id == incident.id, Deployment.released_at.is_(None))
+        .order_by(Deployment.id)
+    ).all()
+    for deployment in active:
+        _end_deployment(session, principal=principal, deployment=deployment, incident=incident, why=why)
+    waiting = session.scalars(
+        select(AssistanceRequest).where(
+            AssistanceRequest.incident_id == incident.id, AssistanceRequest.status == RequestStatus.REQUESTED.value
+        )
+    ).all()
+    for row in waiting:
+        row.status, row.decided_by, row.decided_at = RequestStatus.CLOSED.value, principal.name, utcnow()
+        row.decision_note = f"withdrawn: {why}"
+        timeline.record(
+            session,
+            incident=incident,
+            kind=EntryKind.RESPONSE,
+            actor=principal.name,
+            text=f"Assistance request #{row.id} withdrawn ({why})",
+        )
+        access.changed(
+            session,
+            principal=principal,
+            incident=incident,
+            action="assistance.withdraw",
+            object_type="assistance_request",
+            object_id=row.id,
+            details={"reason": why},
+        )
+    return len(active), len(waiting)
 
 
 def my_deployments(session: Session, *, principal: Principal) -> Sequence[Deployment]:

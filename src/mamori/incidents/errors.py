@@ -9,9 +9,21 @@ class TransitionRefused(Conflict):
     """The phase change is not allowed from the current phase."""
 
 
+class ReasonRequired(ValidationFailed):
+    """The change undoes a decision (reopening a closed incident) and must say why."""
+
+
 class EvidenceTampered(Conflict):
     """A stored evidence file no longer matches the SHA-256 recorded at upload."""
 
 
 class UnsafeTarget(ValidationFailed):
     """A webhook target resolves to a private, loopback or link-local address that is not allowed."""
+
+
+class AlertInAnotherIncident(Conflict):
+    """An alert belongs to at most one incident; this one is in `incident_id` already."""
+
+    def __init__(self, message: str, *, incident_id: int | None, where: str | None = None) -> None:
+        super().__init__(message, where=where)
+        self.incident_id = incident_id

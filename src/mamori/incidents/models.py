@@ -50,10 +50,14 @@ class Incident(Base):
 
 
 class IncidentAlert(Base):
+    """An alert escalated into an incident. One alert belongs to at most one incident (the unique constraint
+    backs the service's check: two incidents for one alert would split one attack's work in two)."""
+
     __tablename__ = "incident_alerts"
+    __table_args__ = (UniqueConstraint("alert_id"),)
 
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True)
-    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), primary_key=True, index=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), primary_key=True)
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

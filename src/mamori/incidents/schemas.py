@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -35,6 +35,7 @@ class TransitionIn(BaseModel):
     phase: Phase
     resolution: Resolution | None = None
     note: str = Field(default="", max_length=5_000)
+    reason: str = Field(default="", max_length=5_000, description="Why; required to reopen a closed incident.")
 
 
 class IncidentFilter(BaseModel):
@@ -42,6 +43,9 @@ class IncidentFilter(BaseModel):
     phase: Phase | None = None
     category: Category | None = None
     severity: Severity | None = None
+    q: str | None = Field(default=None, max_length=200, description="Text in the title, or the reference (12, #12).")
+    closed_from: date | None = Field(default=None, description="Closed on or after this day (UTC).")
+    closed_to: date | None = Field(default=None, description="Closed on or before this day (UTC).")
     before_id: int | None = Field(default=None, description="Keyset cursor: incidents with a smaller id.")
     limit: int = Field(default=50, ge=1, le=200)
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mamori.accounts.models import Organisation, User
@@ -18,6 +19,7 @@ from mamori.core.errors import Conflict, ValidationFailed
 from mamori.core.severity import Severity
 from mamori.incidents import access, observables, tasks, timeline, workflow
 from mamori.incidents.enums import Category, EntryKind, Phase
+from mamori.incidents.errors import AlertInAnotherIncident
 from mamori.incidents.models import Incident, IncidentAlert
 from mamori.incidents.schemas import IncidentFilter, IncidentIn, IncidentUpdate, TransitionIn
 from mamori.storage.db import utcnow
@@ -28,6 +30,22 @@ COUNT_CAP = 999  # board counts above this show as "999+"
 
 def list_(session: Session, *, principal: Principal, filters: IncidentFilter) -> tuple[Sequence[Incident], int | None]:
     """Newest first, keyset-paginated on id: returns the page and the cursor for the next one."""
+    query = _filtered(principal, filters)
+    if filters.before_id:
+        query = query.where(Incident.id < filters.before_id)
+    rows = session.scalars(query.order_by(Incident.id.desc()).limit(filters.limit + 1)).all()
+    more = len(rows) > filters.limit
+    rows = rows[: filters.limit]
+    return rows, (rows[-1].id if more and rows else None)
+
+
+def count(session: Session, *, principal: Principal, filters: IncidentFilter) -> int:
+    """How many incidents match (the cursor ignored), counted up to COUNT_CAP + 1 ("999+") like the board."""
+    matching = _filtered(principal, filters).with_only_columns(Incident.id).limit(COUNT_CAP + 1).subquery()
+    return int(session.scalar(select(func.count()).select_from(matching)) or 0)
+
+
+def _filtered(principal: Principal, filters: IncidentFilter) -> Select[Incident]:
     query = access.visible_query(principal)
     if filters.org:
         query = query.where(Incident.org_id == filters.org)
@@ -37,12 +55,29 @@ def list_(session: Session, *, principal: Principal, filters: IncidentFilter) ->
         query = query.where(Incident.category == filters.category.value)
     if filters.severity:
         query = query.where(Incident.severity == filters.severity.value)
-    if filters.before_id:
-        query = query.where(Incident.id < filters.before_id)
-    rows = session.scalars(query.order_by(Incident.id.desc()).limit(filters.limit + 1)).all()
-    more = len(rows) > filters.limit
-    rows = rows[: filters.limit]
-    return rows, (rows[-1].id if more and rows else None)
+    if filters.q and filters.q.strip():
+        query = query.where(_text_matches(filters.q.strip()))
+    if filters.closed_from and filters.closed_to and filters.closed_from > filters.closed_to:
+        raise ValidationFailed("the first day comes after the last day", where="closed_from")
+    if filters.closed_from:
+        query = query.where(Incident.closed_at >= _day_start(filters.closed_from))
+    if filters.closed_to:  # the whole last day is included
+        query = query.where(Incident.closed_at < _day_start(filters.closed_to + timedelta(days=1)))
+    return query
+
+
+def _text_matches(text: str) -> ColumnElement[bool]:
+    """A title containing the text (case-insensitive, % and _ taken literally), or the reference "#12"/"12"."""
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    condition: ColumnElement[bool] = Incident.title.ilike(pattern, escape="\\")
+    reference = text.removeprefix("#")
+    if reference.isdigit() and len(reference) < 18:
+        condition = or_(condition, Incident.id == int(reference))
+    return condition
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def board(
@@ -77,6 +112,7 @@ def create(
     if session.get(Organisation, data.org_id) is None:
         raise ValidationFailed(f"no organisation {data.org_id!r}", where="org_id")
     alerts = _alerts_for(session, principal, data.org_id, data.alert_ids)
+    _refuse_escalated(session, alerts, into=None)
     now = utcnow()
     incident = Incident(
         org_id=data.org_id,
@@ -125,12 +161,57 @@ def _alerts_for(session: Session, principal: Principal | None, org_id: str, aler
     return alerts
 
 
+def _refuse_escalated(session: Session, alerts: Sequence[Alert], *, into: int | None) -> None:
+    """One alert belongs to at most one incident: refuse, naming it, an alert already in another one."""
+    if not alerts:
+        return
+    query = select(IncidentAlert.alert_id, IncidentAlert.incident_id).where(
+        IncidentAlert.alert_id.in_([a.id for a in alerts])
+    )
+    for alert_id, incident_id in session.execute(query).tuples():
+        if incident_id != into:
+            raise AlertInAnotherIncident(
+                f"alert {alert_id} belongs to incident #{incident_id} already (an alert goes into one incident)",
+                incident_id=incident_id,
+                where="alert_ids",
+            )
+
+
+def incident_of_alerts(session: Session, *, principal: Principal, alert_ids: Sequence[int]) -> dict[int, int | None]:
+    """Alert id → the incident it was escalated into; None where that incident is not the caller's to see
+    (the alert is escalated all the same, so nobody is offered to open a second incident for it)."""
+    if not alert_ids:
+        return {}
+    query = select(IncidentAlert.alert_id, IncidentAlert.incident_id).where(IncidentAlert.alert_id.in_(list(alert_ids)))
+    links = {alert_id: incident_id for alert_id, incident_id in session.execute(query).tuples()}
+    if not links:
+        return {}
+    visible_ids = access.visible_query(principal).with_only_columns(Incident.id)
+    seen = set(session.scalars(visible_ids.where(Incident.id.in_(set(links.values())))))
+    return {alert_id: (incident_id if incident_id in seen else None) for alert_id, incident_id in links.items()}
+
+
+def _add_link(session: Session, incident: Incident, alert: Alert) -> None:
+    """The unique constraint decides a race the check before lost (two people escalating the same alert at
+    once): the loser gets the same clear refusal, not a database error."""
+    try:
+        with session.begin_nested():
+            session.add(IncidentAlert(incident_id=incident.id, alert_id=alert.id))
+    except IntegrityError:
+        winner = session.scalar(select(IncidentAlert.incident_id).where(IncidentAlert.alert_id == alert.id))
+        raise AlertInAnotherIncident(
+            f"alert {alert.id} belongs to incident #{winner} already (an alert goes into one incident)",
+            incident_id=winner,
+            where="alert_ids",
+        ) from None
+
+
 def _link(session: Session, incident: Incident, alerts: Sequence[Alert], actor: str) -> None:
     """Attach alerts: timeline entry, observables, and the alert is closed as escalated."""
     present = set(session.scalars(select(IncidentAlert.alert_id).where(IncidentAlert.incident_id == incident.id)))
     fresh = [a for a in alerts if a.id not in present]
     for alert in fresh:
-        session.add(IncidentAlert(incident_id=incident.id, alert_id=alert.id))
+        _add_link(session, incident, alert)
         timeline.record(
             session,
             incident=incident,
@@ -158,6 +239,7 @@ def attach_alerts(
     else:
         incident = access.get(session, principal=principal, incident_id=incident_id, action="incidents.manage")
     alerts = _alerts_for(session, principal, incident.org_id, alert_ids)
+    _refuse_escalated(session, alerts, into=incident.id)
     _link(session, incident, alerts, access.actor_of(principal))
     access.changed(
         session,
@@ -225,17 +307,24 @@ def transition(
     session: Session, *, principal: Principal, incident_id: int, data: TransitionIn, now: datetime | None = None
 ) -> Incident:
     incident = access.get(session, principal=principal, incident_id=incident_id, action="incidents.manage")
-    move = workflow.check(incident, data.phase, data.resolution)
+    move = workflow.check(incident, data.phase, data.resolution, data.reason)
     workflow.apply(incident, move, now or utcnow())
     suffix = f" as {move.resolution.value}" if move.resolution else ""
     note = f": {data.note}" if data.note else ""
+    text = f"Phase {move.source.value} → {move.target.value}{suffix}{note}"
+    if move.reopens:
+        text = f"Reopened ({move.source.value} → {move.target.value}), reason: {move.reason}{note}"
     timeline.record(
         session,
         incident=incident,
         kind=EntryKind.STATUS,
         actor=principal.name,
-        text=f"Phase {move.source.value} → {move.target.value}{suffix}{note}",
-        details={"from": move.source.value, "to": move.target.value},
+        text=text,
+        details={
+            "from": move.source.value,
+            "to": move.target.value,
+            **({"reason": move.reason} if move.reason else {}),
+        },
     )
     access.changed(
         session,
@@ -246,6 +335,8 @@ def transition(
             "from": move.source.value,
             "to": move.target.value,
             "resolution": move.resolution.value if move.resolution else None,
+            **({"reopened": True} if move.reopens else {}),
+            **({"reason": move.reason} if move.reason else {}),
         },
     )
     return incident

@@ -2,7 +2,7 @@
 
 Phases usually move forward one step; going back one step (containment failed, the site was re-defaced) is
 allowed, and triage may skip straight to closed (a false positive). Closing needs a resolution; reopening a
-closed incident returns it to triage.
+closed incident returns it to triage and needs a reason (it undoes a decision someone recorded).
 """
 
 from __future__ import annotations
@@ -11,11 +11,18 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from mamori.incidents.enums import Phase, Resolution
-from mamori.incidents.errors import TransitionRefused
+from mamori.incidents.errors import ReasonRequired, TransitionRefused
 from mamori.incidents.models import Incident
 
 ORDER = list(Phase)
 ACTIVE = tuple(p for p in Phase if p is not Phase.CLOSED)
+
+
+def forward(phase: Phase) -> Phase:
+    """The usual next move: one phase on (post-incident → closed); a closed incident's only move is reopening."""
+    if phase is Phase.CLOSED:
+        return Phase.TRIAGE
+    return ORDER[ORDER.index(phase) + 1]
 
 
 def allowed_next(phase: Phase) -> frozenset[Phase]:
@@ -33,9 +40,14 @@ class Move:
     source: Phase
     target: Phase
     resolution: Resolution | None
+    reason: str = ""
+
+    @property
+    def reopens(self) -> bool:
+        return self.source is Phase.CLOSED
 
 
-def check(incident: Incident, target: Phase, resolution: Resolution | None) -> Move:
+def check(incident: Incident, target: Phase, resolution: Resolution | None, reason: str = "") -> Move:
     source = Phase(incident.phase)
     if target not in allowed_next(source):
         allowed = ", ".join(sorted(p.value for p in allowed_next(source)))
@@ -44,7 +56,9 @@ def check(incident: Incident, target: Phase, resolution: Resolution | None) -> M
         raise TransitionRefused("closing needs a resolution", where="resolution")
     if target is not Phase.CLOSED and resolution is not None:
         raise TransitionRefused("only closing takes a resolution", where="resolution")
-    return Move(source, target, resolution)
+    if source is Phase.CLOSED and not reason.strip():
+        raise ReasonRequired("reopening a closed incident needs a reason", where="reason")
+    return Move(source, target, resolution, reason.strip())
 
 
 def apply(incident: Incident, move: Move, now: datetime) -> None:

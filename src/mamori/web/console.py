@@ -29,6 +29,7 @@ from mamori.core.errors import AuthenticationRequired, NotFound, ValidationFaile
 from mamori.core.severity import Severity
 from mamori.i18n import _
 from mamori.i18n import install as install_i18n
+from mamori.incidents import service as incidents
 from mamori.incidents.categories import category_for
 from mamori.incidents.enums import Category
 from mamori.ingest import service as ingest
@@ -132,6 +133,7 @@ def alert_list(
         "alerts.html",
         principal,
         alerts=rows,
+        escalated=incidents.incident_of_alerts(session, principal=principal, alert_ids=[a.id for a in rows]),
         total=total,
         filters=filters,
         orgs=orgs,
@@ -199,11 +201,14 @@ def alert_detail(alert_id: int, request: Request, session: DbSession, principal:
     alert = alerts.get(session, principal=principal, alert_id=alert_id)
     can_triage = principal.can("alerts.triage", alert.org_id)
     assignees = alerts.assignees_for(session, principal=principal, alert_id=alert_id) if can_triage else []
+    escalated = incidents.incident_of_alerts(session, principal=principal, alert_ids=[alert.id])
     return page(
         request,
         "alert.html",
         principal,
         alert=alert,
+        escalated=alert.id in escalated,
+        incident_id=escalated.get(alert.id),
         events=alerts.events_of(session, principal=principal, alert_id=alert_id),
         comments=alerts.comments_of(session, principal=principal, alert_id=alert_id),
         resolutions=list(Resolution),

@@ -57,6 +57,7 @@ async def render(request: Request, problem: Problem) -> Response:
         problem=problem.body,
         typed={k: v for k, v in (typed or {}).items() if k not in NOT_SHOWN_AGAIN},
         referer=_same_site_referer(request),
+        incident_id=getattr(problem.exc, "incident_id", None),  # a refusal naming an incident links to it
     )
 
 

@@ -6,9 +6,11 @@ token and redirect back (post/redirect/get)."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from enum import Enum
+from typing import Annotated, Any, TypeVar
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
 from mamori.accounts import service as accounts
@@ -18,11 +20,13 @@ from mamori.cases import measures
 from mamori.cases import service as response
 from mamori.cases.schemas import MeasureDone, MeasureIn, RequestIn
 from mamori.core.errors import ValidationFailed
+from mamori.core.severity import Severity
 from mamori.incidents import evidence, metrics, observables, tasks, timeline, workflow
 from mamori.incidents import service as incidents
 from mamori.incidents.enums import Category, ObservableKind, Pap, Phase, Resolution, Tlp
 from mamori.incidents.schemas import (
     EntryIn,
+    IncidentFilter,
     IncidentIn,
     IncidentUpdate,
     ObservableIn,
@@ -34,6 +38,8 @@ from mamori.web.console import back, page
 
 router = APIRouter(include_in_schema=False)
 TABS = ("overview", "tasks", "timeline", "observables", "evidence", "response")
+CLOSED_PAGE = 50
+E = TypeVar("E", bound=Enum)
 
 
 @router.get("/incidents")
@@ -56,6 +62,67 @@ def board(request: Request, session: DbSession, principal: UserCaller, org: str 
         categories=list(Category),
         tlps=list(Tlp),
     )
+
+
+@router.get("/incidents/closed")
+def closed(
+    request: Request,
+    session: DbSession,
+    principal: UserCaller,
+    q: Annotated[str, Query(max_length=200)] = "",
+    org: Annotated[str, Query(max_length=64)] = "",
+    category: str = "",
+    severity: str = "",
+    closed_from: str = "",
+    closed_to: str = "",
+    before_id: int | None = None,
+) -> HTMLResponse:
+    """Closed incidents (they leave the board): text search over title and reference, filters, paging."""
+    filters = IncidentFilter(
+        phase=Phase.CLOSED,
+        q=q or None,
+        org=org or None,
+        category=_choice(Category, category, "category"),
+        severity=_choice(Severity, severity, "severity"),
+        closed_from=_day(closed_from, "closed_from"),
+        closed_to=_day(closed_to, "closed_to"),
+        before_id=before_id,
+        limit=CLOSED_PAGE,
+    )
+    rows, cursor = incidents.list_(session, principal=principal, filters=filters)
+    query = {k: v for k, v in request.query_params.items() if k != "before_id" and v}
+    return page(
+        request,
+        "incidents_closed.html",
+        principal,
+        rows=rows,
+        total=incidents.count(session, principal=principal, filters=filters),
+        cap=incidents.COUNT_CAP,
+        filters=filters,
+        orgs=accounts.list_orgs(session, principal=principal),
+        categories=list(Category),
+        older=f"?{urlencode({**query, 'before_id': cursor})}" if cursor else None,
+        newest=f"?{urlencode(query)}" if before_id else None,
+    )
+
+
+def _choice(enum: type[E], value: str, where: str) -> E | None:
+    """A select's value read into its enum; anything else is a clear refusal, not a server error."""
+    if not value:
+        return None
+    try:
+        return enum(value)
+    except ValueError as exc:
+        raise ValidationFailed(f"{value!r} is not a {where}", where=where) from exc
+
+
+def _day(value: str, where: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise ValidationFailed(f"{value!r} is not a day (YYYY-MM-DD)", where=where) from exc
 
 
 @router.post("/incidents")
@@ -101,6 +168,8 @@ def detail(
         "can_work": principal.can_incident("incidents.work", incident.org_id, incident.id),
         "can_request": principal.can("assistance.request", incident.org_id),
         "next_phases": sorted(workflow.allowed_next(Phase(incident.phase)), key=workflow.ORDER.index),
+        "forward": workflow.forward(Phase(incident.phase)),  # preselected: one click never moves back
+        "deployed": response.deployed_on(session, principal=principal, incident_id=incident.id),
         "resolutions": list(Resolution),
         "categories": list(Category),
         "tlps": list(Tlp),
@@ -143,9 +212,12 @@ def transition(
     phase: Annotated[str, Form()],
     resolution: Annotated[str, Form()] = "",
     note: Annotated[str, Form(max_length=5000)] = "",
+    reason: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
-    data = TransitionIn.model_validate({"phase": phase, "resolution": resolution or None, "note": note})
-    incidents.transition(session, principal=principal, incident_id=incident_id, data=data)
+    data = TransitionIn.model_validate(
+        {"phase": phase, "resolution": resolution or None, "note": note, "reason": reason}
+    )
+    response.transition(session, principal=principal, incident_id=incident_id, data=data)
     return back(f"/incidents/{incident_id}")
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from mamori.alerts.models import Alert
 from mamori.bus import subjects
 from mamori.incidents import grouping, metrics, notifications
+from mamori.incidents.errors import AlertInAnotherIncident
 from mamori.platform import Platform
 from mamori.storage.db import utcnow
 
@@ -27,10 +28,14 @@ def channels(platform: Platform) -> notifications.Channels:
 
 
 def group(platform: Platform, alert_id: int) -> int | None:
-    with platform.db.session() as session:
-        alert = session.get(Alert, alert_id)
-        incident = grouping.group_alert(session, alert=alert) if alert is not None else None
-        return incident.id if incident is not None else None
+    try:
+        with platform.db.session() as session:  # rolled back whole: no incident is left without its alert
+            alert = session.get(Alert, alert_id)
+            incident = grouping.group_alert(session, alert=alert) if alert is not None else None
+            return incident.id if incident is not None else None
+    except AlertInAnotherIncident as refused:  # someone escalated it meanwhile: nothing is left to group
+        log.info("alert %s not grouped: %s", alert_id, refused.message)
+        return None
 
 
 async def subscribe_grouping(platform: Platform) -> None:

@@ -1,17 +1,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from mamori.accounts.principal import Principal
 from mamori.alerts import live
 from mamori.alerts import service as alerts
+from mamori.alerts.models import Alert
 from mamori.alerts.schemas import (
     AlertFilter,
     AlertOut,
@@ -23,17 +25,35 @@ from mamori.alerts.schemas import (
 )
 from mamori.api.deps import Caller, DbSession, PlatformDep, principal_for_stream
 from mamori.core.errors import ValidationFailed
+from mamori.incidents import service as incidents
 from mamori.platform import Platform
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
 
+class AlertRow(AlertOut):
+    incident_id: int | None = Field(
+        default=None, description="The incident this alert was escalated into, when the caller may see it."
+    )
+    escalated: bool = Field(default=False, description="The alert belongs to an incident (one at most).")
+
+
 class AlertPage(BaseModel):
     total: int
-    items: list[AlertOut]
+    items: list[AlertRow]
 
 
-class AlertDetail(AlertOut):
+def _rows(session: Session, principal: Principal, rows: Sequence[Alert]) -> list[AlertRow]:
+    links = incidents.incident_of_alerts(session, principal=principal, alert_ids=[a.id for a in rows])
+    return [
+        AlertRow.model_validate(
+            {**AlertOut.model_validate(a).model_dump(), "incident_id": links.get(a.id), "escalated": a.id in links}
+        )
+        for a in rows
+    ]
+
+
+class AlertDetail(AlertRow):
     events: list[dict[str, Any]]
     comments: list[CommentOut]
 
@@ -42,7 +62,7 @@ class AlertDetail(AlertOut):
 def list_alerts(filters: Annotated[AlertFilter, Depends()], session: DbSession, principal: Caller) -> AlertPage:
     """Alerts the caller may see, newest first, filtered and paged; `total` counts every match."""
     rows, total = alerts.list_(session, principal=principal, filters=filters)
-    return AlertPage(total=total, items=[AlertOut.model_validate(a) for a in rows])
+    return AlertPage(total=total, items=_rows(session, principal, rows))
 
 
 STREAM_DOC: dict[str, Any] = {
@@ -126,7 +146,7 @@ def get_alert(alert_id: int, session: DbSession, principal: Caller) -> AlertDeta
     alert = alerts.get(session, principal=principal, alert_id=alert_id)
     return AlertDetail.model_validate(
         {
-            **AlertOut.model_validate(alert).model_dump(),
+            **_rows(session, principal, [alert])[0].model_dump(),
             "events": alerts.events_of(session, principal=principal, alert_id=alert_id),
             "comments": [
                 CommentOut.model_validate(c)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from mamori.api import errors
 from mamori.api.deps import Caller, DbSession, PlatformDep
+from mamori.cases import service as response
 from mamori.incidents import evidence, metrics, observables, tasks, timeline
 from mamori.incidents import service as incidents
 from mamori.incidents.enums import Phase
@@ -156,9 +157,11 @@ def update_incident(incident_id: int, data: IncidentUpdate, session: DbSession, 
 
 @router.post("/incidents/{incident_id}/transition")
 def transition(incident_id: int, data: TransitionIn, session: DbSession, principal: Caller) -> IncidentOut:
-    """Move an incident to another phase of its workflow (e.g. containment); closing needs a resolution. Audited."""
+    """Move an incident to another phase of its workflow (e.g. containment); closing needs a resolution and
+    ends the response: deployed responders are released and lose access (audited); reopening a closed incident
+    needs a `reason`."""
     return IncidentOut.model_validate(
-        incidents.transition(session, principal=principal, incident_id=incident_id, data=data)
+        response.transition(session, principal=principal, incident_id=incident_id, data=data)
     )
 
 

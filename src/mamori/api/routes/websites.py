@@ -155,6 +155,7 @@ def list_approvals(
 
 @router.get("/{site_id}/approvals/{approval_id}")
 def get_approval(site_id: int, approval_id: int, session: DbSession, principal: Caller) -> ApprovalOut:
+    """One baseline approval: who asked and why, the verdict then, and who confirmed or rejected it."""
     row = service.get_approval(session, principal=principal, site_id=site_id, approval_id=approval_id)
     return ApprovalOut.model_validate(row)
 
