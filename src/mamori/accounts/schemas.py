@@ -18,6 +18,7 @@ class OrgIn(BaseModel):
     @field_validator("id")
     @classmethod
     def _slug(cls, value: str) -> str:
+        value = value.strip().lower()  # slugs ignore letter case: "MOF" is "mof"
         if not _SLUG.match(value):
             raise ValueError("must be 2-64 lowercase letters, digits or dashes, starting with a letter")
         return value
@@ -57,6 +58,15 @@ class UserOut(BaseModel):
     email: str
     active: bool
     memberships: list[MembershipOut]
+
+
+class PersonOut(BaseModel):
+    """A search hit for pickers: enough to recognise someone, not their account details."""
+
+    id: int
+    username: str
+    display_name: str
+    orgs: list[str]
 
 
 class TokenIn(BaseModel):

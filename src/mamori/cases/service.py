@@ -197,10 +197,12 @@ def deploy(session: Session, *, principal: Principal, request_id: int, user_id: 
         org_id=incident.org_id,
         reason=f"deployment {deployment.id}",
     )
-    user = session.get(User, user_id)
-    name = user.username if user else str(user_id)
     timeline.record(
-        session, incident=incident, kind=EntryKind.RESPONSE, actor=principal.name, text=f"Responder {name} deployed"
+        session,
+        incident=incident,
+        kind=EntryKind.RESPONSE,
+        actor=principal.name,
+        text=f"Responder {_username(session, user_id)} deployed",
     )
     access.changed(
         session,
@@ -221,6 +223,11 @@ def deploy(session: Session, *, principal: Principal, request_id: int, user_id: 
         user_ids=[user_id],
     )
     return deployment
+
+
+def _username(session: Session, user_id: int) -> str:
+    user = session.get(User, user_id)
+    return user.username if user else str(user_id)
 
 
 def release(session: Session, *, principal: Principal, deployment_id: int) -> Deployment:
@@ -246,7 +253,7 @@ def release(session: Session, *, principal: Principal, deployment_id: int) -> De
         incident=incident,
         kind=EntryKind.RESPONSE,
         actor=principal.name,
-        text=f"Responder {deployment.user_id} released",
+        text=f"Responder {_username(session, deployment.user_id)} released",
     )
     access.changed(
         session,
@@ -261,6 +268,16 @@ def release(session: Session, *, principal: Principal, deployment_id: int) -> De
     if request_row is not None and not _active(session, request_row.id):
         request_row.status = RequestStatus.CLOSED.value
     return deployment
+
+
+def responder_names(session: Session, *, deployments: Sequence[Deployment]) -> dict[int, str]:
+    """Display names of the people on deployments the caller was already allowed to read, so pages show
+    names, not user ids."""
+    ids = {d.user_id for d in deployments}
+    if not ids:
+        return {}
+    rows = session.execute(select(User.id, User.username, User.display_name).where(User.id.in_(ids))).tuples()
+    return {uid: (display or username) for uid, username, display in rows}
 
 
 def my_deployments(session: Session, *, principal: Principal) -> Sequence[Deployment]:

@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mamori.accounts.models import Organisation, User
+from mamori.accounts.models import User
 from mamori.accounts.principal import Principal
-from mamori.accounts.service import principal_for
+from mamori.accounts.service import org_id_of, principal_for
 from mamori.alerts.enums import AlertStatus
 from mamori.alerts.enums import Resolution as AlertResolution
 from mamori.alerts.models import Alert
@@ -72,10 +72,9 @@ def create(
     session: Session, *, principal: Principal | None, data: IncidentIn, group_key: str | None = None
 ) -> Incident:
     """By hand (principal given) or by a grouping rule (principal None). Alerts must be of the same org."""
+    data = data.model_copy(update={"org_id": org_id_of(session, data.org_id, where="org_id")})
     if principal is not None:
         principal.require("incidents.manage", data.org_id)
-    if session.get(Organisation, data.org_id) is None:
-        raise ValidationFailed(f"no organisation {data.org_id!r}", where="org_id")
     alerts = _alerts_for(session, principal, data.org_id, data.alert_ids)
     now = utcnow()
     incident = Incident(

@@ -18,8 +18,8 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from mamori.accounts.enums import Role
-from mamori.accounts.models import Organisation
 from mamori.accounts.principal import Principal
+from mamori.accounts.service import org_id_of
 from mamori.audit import service as audit
 from mamori.bus import subjects
 from mamori.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -138,10 +138,9 @@ def baselines(session: Session, *, principal: Principal, site_id: int) -> Sequen
 
 def create(session: Session, *, principal: Principal | None, data: WebsiteIn) -> Website:
     """``principal=None`` is the bootstrap path (demo, CLI) acting as the platform."""
+    data = data.model_copy(update={"org_id": org_id_of(session, data.org_id, where="org_id")})
     if principal is not None:
         principal.require("websites.manage", data.org_id)
-    if session.get(Organisation, data.org_id) is None:
-        raise ValidationFailed(f"no organisation {data.org_id!r}", where="org_id")
     if data.allow_private:
         _require_private_right(principal)
     uid = secrets.token_hex(16)
