@@ -16,7 +16,7 @@ from mamori.cases.schemas import DecisionIn, ProfileIn, RequestIn
 from mamori.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from mamori.incidents import evidence, tasks, timeline
 from mamori.incidents import service as incidents
-from mamori.incidents.enums import Category
+from mamori.incidents.enums import Category, Phase
 from mamori.incidents.models import Notification
 from mamori.incidents.schemas import EntryIn, IncidentFilter, IncidentIn, IncidentUpdate, TaskAction
 from mamori.storage.db import Database
@@ -179,5 +179,8 @@ def test_roster_and_deployment_pick_people_by_name_and_orgs_in_any_case(tenants:
         officer = who(s, "org_officer-mof")
         incident = incidents.create(s, principal=officer, data=IncidentIn(org_id="MOF", title="typed in capitals"))
         assert incident.org_id == "mof"
+        rows, _ = incidents.list_(s, principal=lead, filters=IncidentFilter(org="MOF"))
+        assert [r.id for r in rows] == [incident.id]  # filters ignore letter case too
+        assert incident in incidents.board(s, principal=lead, org="Mof")[Phase.TRIAGE][0]
         with pytest.raises(ValidationFailed, match="no organisation"):
             incidents.create(s, principal=officer, data=IncidentIn(org_id="nowhere", title="x"))

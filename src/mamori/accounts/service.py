@@ -37,6 +37,12 @@ def list_orgs(session: Session, *, principal: Principal) -> Sequence[Organisatio
     return session.scalars(query).all()
 
 
+def org_slug(typed: str) -> str:
+    """A typed slug as stored: slugs are lowercase (see `OrgIn`), and people type `MOF` for `mof`. Filters use
+    this (no lookup needed); lookups of one organisation use `find_org`."""
+    return typed.strip().lower()
+
+
 def find_org(session: Session, org_id: str) -> Organisation | None:
     """The organisation whose slug is `org_id` in any letter case: people type `MOF`, `mof` and `Mof` for one
     ministry, so every lookup of a typed slug goes through here (callers then use the stored `org.id`)."""

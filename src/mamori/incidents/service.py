@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from mamori.accounts.models import User
 from mamori.accounts.principal import Principal
-from mamori.accounts.service import org_id_of, principal_for
+from mamori.accounts.service import org_id_of, org_slug, principal_for
 from mamori.alerts.enums import AlertStatus
 from mamori.alerts.enums import Resolution as AlertResolution
 from mamori.alerts.models import Alert
@@ -30,7 +30,7 @@ def list_(session: Session, *, principal: Principal, filters: IncidentFilter) ->
     """Newest first, keyset-paginated on id: returns the page and the cursor for the next one."""
     query = access.visible_query(principal)
     if filters.org:
-        query = query.where(Incident.org_id == filters.org)
+        query = query.where(Incident.org_id == org_slug(filters.org))
     if filters.phase:
         query = query.where(Incident.phase == filters.phase.value)
     if filters.category:
@@ -51,7 +51,7 @@ def board(
     """The board: for each active phase the newest incidents (one keyset scan each) and a capped count."""
     visible = access.visible_query(principal)
     if org:
-        visible = visible.where(Incident.org_id == org)
+        visible = visible.where(Incident.org_id == org_slug(org))
     out: dict[Phase, tuple[Sequence[Incident], int]] = {}
     for phase in workflow.ACTIVE:
         rows, _ = list_(session, principal=principal, filters=IncidentFilter(org=org, phase=phase, limit=per_phase))

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from mamori.accounts.enums import Role
 from mamori.accounts.principal import Principal
-from mamori.accounts.service import org_id_of
+from mamori.accounts.service import org_id_of, org_slug
 from mamori.audit import service as audit
 from mamori.bus import subjects
 from mamori.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -93,7 +93,7 @@ def _visible(principal: Principal) -> Select[Website]:
 def list_(session: Session, *, principal: Principal, org: str | None = None) -> Sequence[Website]:
     query = _visible(principal)
     if org:
-        query = query.where(Website.org_id == org)
+        query = query.where(Website.org_id == org_slug(org))
     return session.scalars(query.order_by(Website.org_id, Website.name, Website.id)).all()
 
 
