@@ -38,7 +38,8 @@ def upsert(session: Session, *, principal: Principal, data: ProfileIn) -> Respon
     require_national(principal, "roster.manage")
     user = session.get(User, data.user_id)
     if user is None or not any(m.role == Role.RESPONDER.value for m in user.memberships):
-        raise ValidationFailed(f"user {data.user_id} is not a responder", where="user_id")
+        who = user.username if user else f"user {data.user_id}"
+        raise ValidationFailed(f"{who} is not a responder (only responders join the roster)", where="user_id")
     data = data.model_copy(update={"home_org_id": accounts.org_id_of(session, data.home_org_id, where="home_org_id")})
     profile = session.get(ResponderProfile, data.user_id) or ResponderProfile(user_id=data.user_id)
     profile.home_org_id = data.home_org_id

@@ -179,9 +179,10 @@ def deploy(session: Session, *, principal: Principal, request_id: int, user_id: 
     profile = session.get(ResponderProfile, user_id)
     load = roster.loads(session).get(user_id, 0)
     if profile is None or not profile.available or load >= profile.max_load:
-        raise ValidationFailed(f"user {user_id} is not an available responder on the roster", where="user_id")
+        who = _username(session, user_id)
+        raise ValidationFailed(f"{who} is not an available responder on the roster", where="user_id")
     if any(d.user_id == user_id for d in _active(session, row.id)):
-        raise Conflict(f"user {user_id} is deployed on this request already")
+        raise Conflict(f"{_username(session, user_id)} is deployed on this request already")
     incident = _incident(session, row)
     deployment = Deployment(
         request_id=row.id, incident_id=incident.id, org_id=incident.org_id, user_id=user_id, deployed_by=principal.name
