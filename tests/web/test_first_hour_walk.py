@@ -4,7 +4,7 @@ defacement alert → incident → request assistance → approve → deploy → 
 
 The alert is real: a loopback site defaced after its first check, found by the server's own website watch
 ("Check now" clicked in the console). Setup outside the browser is limited to what an administrator does
-before the hour starts: registering the site and giving a responder a display name.
+before the hour starts: registering the site and creating the responder's account.
 """
 
 from __future__ import annotations
@@ -17,15 +17,19 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from mamori.accounts import service as accounts
+from mamori.accounts.enums import Role
 from mamori.accounts.models import User
+from mamori.accounts.schemas import MembershipIn, UserIn
+from tests.conftest import PASSWORD
 from tests.web.conftest import Server, login_as, shot
 from tests.web.test_websites import HOSTILE, register, wait_for
 from tests.websites.farm import SiteFarm
 from tests.websites.pages import ministry_page
 
 pytestmark = pytest.mark.browser
-RESPONDER = "Ren Suzuki"  # responder-mofa: another ministry's responder, helping mof
-REASON = "Portal defaced: need a web forensics responder to preserve and compare"
+RESPONDER, USERNAME = "Ren Suzuki", "ren.suzuki"  # a responder of mofa, helping mof
+REASON = "Walk portal defaced: send someone to preserve the evidence and compare with the known-good copy"
 MEASURE = "Move the CMS admin behind the VPN"
 
 
@@ -61,17 +65,24 @@ def open_card(page: Any, number: str) -> None:
     page.wait_for_load_state()
 
 
-def name_the_responder(server: Server) -> None:
+def hire_the_responder(server: Server) -> None:
+    """Another ministry's responder, with a name people know them by (a fresh account: other browser tests
+    share this server and pick "responder-mof" by text)."""
     with server.db.session() as s:
-        user = s.scalar(select(User).where(User.username == "responder-mofa"))
-        assert user is not None
-        user.display_name = RESPONDER
+        if s.scalar(select(User).where(User.username == USERNAME)) is None:
+            data = UserIn(
+                username=USERNAME,
+                password=PASSWORD,
+                display_name=RESPONDER,
+                memberships=[MembershipIn(org_id="mofa", role=Role.RESPONDER)],
+            )
+            accounts.create_user(s, principal=None, data=data)
 
 
 def test_defacement_alert_to_closed_incident_by_names_only(
     page: Any, server: Server, farm: SiteFarm, tmp_path: Path
 ) -> None:
-    name_the_responder(server)
+    hire_the_responder(server)
     farm.set("/walk-portal/", ministry_page())
     site_url = farm.url("/walk-portal/")
     site_id = register(server, "Walk portal", site_url)
@@ -91,7 +102,7 @@ def test_defacement_alert_to_closed_incident_by_names_only(
     person.press_sequentially("suzu")  # the picker asks the people search as one types
     page.wait_for_function(
         "() => { const o = document.querySelectorAll('#roster-people option');"
-        " return o.length === 1 && o[0].value === 'responder-mofa'; }"
+        " return o.length === 1 && o[0].value === 'ren.suzuki'; }"
     )
     assert RESPONDER in page.locator("#roster-people option").first.inner_text()
     person.fill(RESPONDER)
@@ -158,7 +169,7 @@ def test_defacement_alert_to_closed_incident_by_names_only(
     shot(page, "walk-05-deployed")
 
     # The responder finds the incident on their board, uploads evidence and agrees a measure.
-    as_user(page, server, "responder-mofa")
+    as_user(page, server, USERNAME)
     nav(page, "Incidents")
     open_card(page, card)
     assert card in page.inner_text("h1")
