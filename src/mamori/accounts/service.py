@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from mamori.accounts.enums import OrgKind, Role
@@ -135,12 +135,10 @@ def list_users(session: Session, *, principal: Principal) -> Sequence[User]:
 SEARCH_LIMIT = 50
 
 
-def search_users(session: Session, *, principal: Principal, text: str = "", limit: int = 20) -> Sequence[User]:
-    """Active people whose username or display name contains `text` (any letter case), for pickers.
-
-    Who is searchable: the users of the organisations where the caller may view users, and, for whoever
-    manages the national roster, every responder of any organisation (the people eligible for the roster)
-    - never the whole user list of another organisation."""
+def _searchable(principal: Principal) -> Select[User]:
+    """Active users the caller may find by name: the users of the organisations where they may view users,
+    and, for whoever manages the national roster, every responder of any organisation (the people eligible for
+    the roster) - never the whole user list of another organisation."""
     orgs = principal.visible_orgs("users.view")
     scopes = []
     if orgs is None:
@@ -151,7 +149,13 @@ def search_users(session: Session, *, principal: Principal, text: str = "", limi
         scopes.append(User.id.in_(select(Membership.user_id).where(Membership.role == Role.RESPONDER.value)))
     if not scopes:
         raise PermissionDenied("searching people needs users.view or roster.manage")
-    query = select(User).where(User.active.is_(True), or_(*scopes))
+    return select(User).where(User.active.is_(True), or_(*scopes))
+
+
+def search_users(session: Session, *, principal: Principal, text: str = "", limit: int = 20) -> Sequence[User]:
+    """Searchable people (see `_searchable`) whose username or display name contains `text` (any letter case),
+    for pickers; at most SEARCH_LIMIT."""
+    query = _searchable(principal)
     needle = text.strip().lower()
     if needle:
         pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -178,8 +182,11 @@ def find_person(session: Session, *, principal: Principal, name: str, where: str
     """The one searchable person called `name`: an exact username or, failing that, an exact display name
     (any letter case). What a picker form submits; an unknown or ambiguous name is a validation error."""
     wanted = name.strip().lower()
-    hits = [u for u in search_users(session, principal=principal, text=wanted, limit=SEARCH_LIMIT)]
-    exact = [u for u in hits if u.username.lower() == wanted] or [u for u in hits if u.display_name.lower() == wanted]
+    query = _searchable(principal).order_by(User.username).limit(SEARCH_LIMIT)
+    exact = (
+        session.scalars(query.where(func.lower(User.username) == wanted)).all()
+        or session.scalars(query.where(func.lower(User.display_name) == wanted)).all()
+    )
     if not wanted or not exact:
         raise ValidationFailed(f"nobody called {name!r} that you may choose", where=where)
     if len(exact) > 1:
