@@ -141,3 +141,23 @@ def test_alerts_list_filter_page_and_act(client: TestClient, platform: Platform)
     assert [e["object_id"] for e in client.get("/api/v1/audit", params={"action": "alert.close"}).json()] == [
         str(alert_id)
     ]
+
+
+def test_organisation_slugs_in_any_case_and_the_people_search(client: TestClient, platform: Platform) -> None:
+    from mamori.alerts import service as alerts
+    from tests.platform.test_alerts import det
+
+    with platform.db.session() as s:
+        alerts.fold(s, [det(n, ip=f"192.0.2.{n}") for n in range(3)])
+    login(client, "admin-ncc")
+    totals = {org: client.get("/api/v1/alerts", params={"org": org}).json()["total"] for org in ("mof", "MOF", "Mof")}
+    assert set(totals.values()) == {3}, totals
+    assert client.get("/api/v1/orgs/MOF").json()["id"] == "mof"
+    twin = client.post("/api/v1/orgs", json={"id": "MOF", "name": "Finance, again"})
+    assert twin.status_code == 409 and twin.json()["error"] == "Conflict", twin.text
+    login(client, "national_analyst-ncc")  # manages the roster: finds responders, only responders
+    found = client.get("/api/v1/users/search", params={"q": "RESPONDER-M"})
+    assert found.status_code == 200 and [p["username"] for p in found.json()] == ["responder-mof", "responder-mofa"]
+    assert client.get("/api/v1/users/search", params={"q": "officer"}).json() == []
+    login(client, "responder-ncc")
+    assert client.get("/api/v1/users/search").status_code == 403

@@ -83,6 +83,11 @@ def plant(client: TestClient, platform: Platform) -> dict[str, Any]:
             ],
         )
         user_id = s.scalar(select(User.id).where(User.username == "org_officer-mofa"))
+        # A mofa responder: the people search (/api/v1/users/search) must not show them to a mof caller;
+        # only the national roster managers search responders across ministries.
+        responder = s.scalar(select(User).where(User.username == "responder-mofa"))
+        assert responder is not None
+        responder.display_name = MARKER
         token_id = s.scalar(select(ApiToken.id).where(ApiToken.org_id == "mofa"))
         alert_id = folded.alert.id
     site_id, sha256, approval_id = plant_website(platform)

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mamori.accounts import service as accounts
 from mamori.audit.models import AuditEntry
 from mamori.cases import roster
 from mamori.cases import service as response
@@ -15,7 +16,7 @@ from mamori.cases.schemas import DecisionIn, ProfileIn, RequestIn
 from mamori.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from mamori.incidents import evidence, tasks, timeline
 from mamori.incidents import service as incidents
-from mamori.incidents.enums import Category
+from mamori.incidents.enums import Category, Phase
 from mamori.incidents.models import Notification
 from mamori.incidents.schemas import EntryIn, IncidentFilter, IncidentIn, IncidentUpdate, TaskAction
 from mamori.storage.db import Database
@@ -162,3 +163,24 @@ def test_evidence_is_out_of_reach_without_a_deployment(tenants: Database, tmp_pa
         )
         with pytest.raises(NotFound):
             evidence.download(s, principal=who(s, "responder-mof"), evidence_id=row.id, files_dir=files)
+
+
+def test_roster_and_deployment_pick_people_by_name_and_orgs_in_any_case(tenants: Database) -> None:
+    with tenants.session() as s:
+        lead = who(s, "national_analyst-ncc")
+        person = accounts.find_person(s, principal=lead, name="RESPONDER-MOFA", where="person")
+        roster.upsert(s, principal=lead, data=ProfileIn(user_id=person.id, home_org_id="MoFa", skills=["Web"]))
+        assert roster.home_of(person) == "mofa"
+        (entry,) = roster.entries(s, principal=lead)
+        assert (entry.username, entry.home_org_id, entry.skills) == ("responder-mofa", "mofa", ["web"])
+        assert roster.find_entry(s, principal=lead, name="Responder-Mofa", where="responder").user_id == person.id
+        with pytest.raises(ValidationFailed, match="on the roster"):
+            roster.find_entry(s, principal=lead, name="responder-mof", where="responder")  # not on the roster
+        officer = who(s, "org_officer-mof")
+        incident = incidents.create(s, principal=officer, data=IncidentIn(org_id="MOF", title="typed in capitals"))
+        assert incident.org_id == "mof"
+        rows, _ = incidents.list_(s, principal=lead, filters=IncidentFilter(org="MOF"))
+        assert [r.id for r in rows] == [incident.id]  # filters ignore letter case too
+        assert incident in incidents.board(s, principal=lead, org="Mof")[Phase.TRIAGE][0]
+        with pytest.raises(ValidationFailed, match="no organisation"):
+            incidents.create(s, principal=officer, data=IncidentIn(org_id="nowhere", title="x"))

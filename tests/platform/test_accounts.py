@@ -8,7 +8,7 @@ from mamori.accounts.enums import Role
 from mamori.accounts.models import User
 from mamori.accounts.schemas import MembershipIn, OrgIn, TokenIn, UserIn
 from mamori.audit.models import AuditEntry
-from mamori.core.errors import AuthenticationRequired, Conflict, NotFound, PermissionDenied
+from mamori.core.errors import AuthenticationRequired, Conflict, NotFound, PermissionDenied, ValidationFailed
 from mamori.storage.db import Database
 from tests.conftest import PASSWORD, seed_tenants
 
@@ -92,3 +92,61 @@ def test_tokens_authenticate_until_revoked_and_store_only_a_hash(db: Database) -
         accounts.authenticate_token(s, secret=secret)
     with pytest.raises(NotFound), db.session() as s:
         accounts.revoke_token(s, principal=principal(db, "org_officer-mofa"), token_id=token.id)
+
+
+def test_organisation_slugs_ignore_letter_case(db: Database) -> None:
+    seed_tenants(db)
+    admin = principal(db, "admin-ncc")
+    with db.session() as s:
+        assert {accounts.get_org(s, principal=admin, org_id=slug).id for slug in ("MOF", "mof", "Mof")} == {"mof"}
+        with pytest.raises(Conflict, match="exists already"):
+            accounts.create_org(s, principal=admin, data=OrgIn(id="MOF", name="Finance again"))
+        user = accounts.create_user(
+            s,
+            principal=admin,
+            data=UserIn(
+                username="new-officer",
+                password=PASSWORD,
+                memberships=[MembershipIn(org_id="MoFa", role=Role.ORG_OFFICER)],
+            ),
+        )
+        assert [m.org_id for m in user.memberships] == ["mofa"]
+        _, token = accounts.create_token(s, principal=admin, data=TokenIn(name="t", org_id="MOFA"))
+        assert token.org_id == "mofa"
+    officer = principal(db, "new-officer")
+    assert officer.can("alerts.triage", "mofa")
+
+
+def _names(users) -> list[str]:  # type: ignore[no-untyped-def]
+    return [u.username for u in users]
+
+
+def test_people_search_by_name_any_case_limited_and_scoped(db: Database) -> None:
+    seed_tenants(db)
+    with db.session() as s:
+        hit = s.scalar(select(User).where(User.username == "responder-mofa"))
+        assert hit is not None
+        hit.display_name = "Ren Suzuki"
+    with db.session() as s:
+        admin = principal(db, "admin-ncc")
+        assert _names(accounts.search_users(s, principal=admin, text="SUZUKI")) == ["responder-mofa"]
+        assert _names(accounts.search_users(s, principal=admin, text="officer-MO")) == [
+            "org_officer-mof",
+            "org_officer-mofa",
+        ]
+        assert len(accounts.search_users(s, principal=admin, text="", limit=3)) == 3
+        assert len(accounts.search_users(s, principal=admin, limit=0)) == 1  # clamped, never "no limit"
+        assert _names(accounts.search_users(s, principal=admin, text="%")) == []  # a wildcard is a character
+        # The national analyst manages the roster: every responder, of any ministry, and nobody else.
+        lead = principal(db, "national_analyst-ncc")
+        assert _names(accounts.search_users(s, principal=lead)) == ["responder-mof", "responder-mofa", "responder-ncc"]
+        assert accounts.find_person(s, principal=lead, name="ren suzuki", where="person").username == "responder-mofa"
+        with pytest.raises(ValidationFailed):
+            accounts.find_person(s, principal=lead, name="org_officer-mofa", where="person")
+        # A ministry officer searches their own ministry's users only.
+        officer = principal(db, "org_officer-mof")
+        found = _names(accounts.search_users(s, principal=officer))
+        assert found and all(n.endswith("-mof") for n in found)
+        assert accounts.search_users(s, principal=officer, text="suzuki") == []
+        with pytest.raises(PermissionDenied):
+            accounts.search_users(s, principal=principal(db, "responder-ncc"))

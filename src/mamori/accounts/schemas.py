@@ -70,6 +70,15 @@ class UserOut(BaseModel):
     memberships: list[MembershipOut]
 
 
+class PersonOut(BaseModel):
+    """A search hit for pickers: enough to recognise someone, not their account details."""
+
+    id: int
+    username: str
+    display_name: str
+    orgs: list[str]
+
+
 class TokenIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     org_id: OrgRef

@@ -7,14 +7,14 @@ import secrets
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from mamori.accounts.enums import NATIONAL_ROLES, OrgKind, Role
 from mamori.accounts.models import AccessGrant, ApiToken, LoginSession, Membership, Organisation, User
 from mamori.accounts.passwords import hash_password, verify_password
 from mamori.accounts.principal import PERMISSIONS, Principal
-from mamori.accounts.schemas import OrgIn, TokenIn, UserIn
+from mamori.accounts.schemas import OrgIn, PersonOut, TokenIn, UserIn
 from mamori.audit import service as audit
 from mamori.core.errors import AuthenticationRequired, Conflict, NotFound, PermissionDenied, ValidationFailed
 from mamori.storage.db import utcnow
@@ -37,9 +37,33 @@ def list_orgs(session: Session, *, principal: Principal) -> Sequence[Organisatio
     return session.scalars(query).all()
 
 
+def org_slug(typed: str) -> str:
+    """A typed slug as stored: slugs are lowercase (see `OrgIn`), and people type `MOF` for `mof`. Filters use
+    this (no lookup needed); lookups of one organisation use `find_org`."""
+    return typed.strip().lower()
+
+
+def find_org(session: Session, org_id: str) -> Organisation | None:
+    """The organisation whose slug is `org_id` in any letter case: people type `MOF`, `mof` and `Mof` for one
+    ministry, so every lookup of a typed slug goes through here (callers then use the stored `org.id`)."""
+    wanted = org_id.strip()
+    org = session.get(Organisation, wanted)
+    if org is None and wanted:
+        org = session.scalar(select(Organisation).where(func.lower(Organisation.id) == wanted.lower()))
+    return org
+
+
+def org_id_of(session: Session, org_id: str, *, where: str) -> str:
+    """The stored slug of an organisation named in any letter case, or a validation error at `where`."""
+    org = find_org(session, org_id)
+    if org is None:
+        raise ValidationFailed(f"no organisation {org_id!r}", where=where)
+    return org.id
+
+
 def get_org(session: Session, *, principal: Principal, org_id: str) -> Organisation:
-    org = session.get(Organisation, org_id)
-    if org is None or not principal.can("orgs.view", org_id):
+    org = find_org(session, org_id)
+    if org is None or not principal.can("orgs.view", org.id):
         raise NotFound(f"organisation {org_id!r} not found")
     return org
 
@@ -51,8 +75,9 @@ def create_org(
     names `system_actor` (the CLI passes the operating-system account that ran it)."""
     if principal is not None and not principal.national_roles() & {Role.ADMIN}:
         raise PermissionDenied("only a national administrator creates organisations")
-    if session.get(Organisation, data.id) is not None:
-        raise Conflict(f"organisation {data.id!r} exists already")
+    existing = find_org(session, data.id)
+    if existing is not None:
+        raise Conflict(f"organisation {existing.id!r} exists already (slugs ignore letter case)")
     org = Organisation(id=data.id, name=data.name, kind=data.kind.value)
     session.add(org)
     actor = principal.name if principal else system_actor
@@ -106,9 +131,11 @@ def initialise(session: Session, *, centre: OrgIn, admin: UserIn, system_actor: 
 
 
 def create_user(session: Session, *, principal: Principal | None, data: UserIn, system_actor: str = "system") -> User:
+    memberships = [
+        m.model_copy(update={"org_id": org_id_of(session, m.org_id, where="memberships")}) for m in data.memberships
+    ]
+    data = data.model_copy(update={"memberships": memberships})
     for m in data.memberships:
-        if session.get(Organisation, m.org_id) is None:
-            raise ValidationFailed(f"no organisation {m.org_id!r}", where="memberships")
         if principal is not None:
             principal.require("users.manage", m.org_id)
     if session.scalar(select(User).where(User.username == data.username)) is not None:
@@ -140,6 +167,68 @@ def list_users(session: Session, *, principal: Principal) -> Sequence[User]:
     if orgs is not None:
         query = query.where(User.id.in_(select(Membership.user_id).where(Membership.org_id.in_(orgs))))
     return session.scalars(query).all()
+
+
+SEARCH_LIMIT = 50
+
+
+def _searchable(principal: Principal) -> Select[User]:
+    """Active users the caller may find by name: the users of the organisations where they may view users,
+    and, for whoever manages the national roster, every responder of any organisation (the people eligible for
+    the roster) - never the whole user list of another organisation."""
+    orgs = principal.visible_orgs("users.view")
+    scopes = []
+    if orgs is None:
+        scopes.append(User.id.is_not(None))
+    elif orgs:
+        scopes.append(User.id.in_(select(Membership.user_id).where(Membership.org_id.in_(orgs))))
+    if principal.national_can("roster.manage"):
+        scopes.append(User.id.in_(select(Membership.user_id).where(Membership.role == Role.RESPONDER.value)))
+    if not scopes:
+        raise PermissionDenied("searching people needs users.view or roster.manage")
+    return select(User).where(User.active.is_(True), or_(*scopes))
+
+
+def search_users(session: Session, *, principal: Principal, text: str = "", limit: int = 20) -> Sequence[User]:
+    """Searchable people (see `_searchable`) whose username or display name contains `text` (any letter case),
+    for pickers; at most SEARCH_LIMIT."""
+    query = _searchable(principal)
+    needle = text.strip().lower()
+    if needle:
+        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            or_(
+                func.lower(User.username).like(pattern, escape="\\"),
+                func.lower(User.display_name).like(pattern, escape="\\"),
+            )
+        )
+    query = query.order_by(User.username).limit(max(1, min(limit, SEARCH_LIMIT)))
+    return session.scalars(query).all()
+
+
+def person_out(user: User) -> PersonOut:
+    return PersonOut(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        orgs=sorted({m.org_id for m in user.memberships}),
+    )
+
+
+def find_person(session: Session, *, principal: Principal, name: str, where: str) -> User:
+    """The one searchable person called `name`: an exact username or, failing that, an exact display name
+    (any letter case). What a picker form submits; an unknown or ambiguous name is a validation error."""
+    wanted = name.strip().lower()
+    query = _searchable(principal).order_by(User.username).limit(SEARCH_LIMIT)
+    exact = (
+        session.scalars(query.where(func.lower(User.username) == wanted)).all()
+        or session.scalars(query.where(func.lower(User.display_name) == wanted)).all()
+    )
+    if not wanted or not exact:
+        raise ValidationFailed(f"nobody called {name!r} that you may choose", where=where)
+    if len(exact) > 1:
+        raise ValidationFailed(f"several people are called {name!r}; choose by username", where=where)
+    return exact[0]
 
 
 def get_user(session: Session, *, principal: Principal, user_id: int) -> User:
@@ -261,8 +350,7 @@ def logout(session: Session, *, cookie: str) -> None:
 def create_token(
     session: Session, *, principal: Principal | None, data: TokenIn, system_actor: str = "system"
 ) -> tuple[str, ApiToken]:
-    if session.get(Organisation, data.org_id) is None:
-        raise ValidationFailed(f"no organisation {data.org_id!r}", where="org_id")
+    data = data.model_copy(update={"org_id": org_id_of(session, data.org_id, where="org_id")})
     if principal is not None:
         principal.require("tokens.manage", data.org_id)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)

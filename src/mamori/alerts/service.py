@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from mamori.accounts.models import User
 from mamori.accounts.principal import Principal
-from mamori.accounts.service import holders_of, principal_for
+from mamori.accounts.service import holders_of, org_slug, principal_for
 from mamori.alerts.enums import AlertStatus, Resolution
 from mamori.alerts.models import Alert, AlertComment, AlertDetection, AlertEvent, DailyCount
 from mamori.alerts.schemas import AlertFilter, BulkOutcome, BulkResult, BulkTriage, TriageAction
@@ -235,7 +235,7 @@ def _visible(principal: Principal) -> Select[Alert]:
 def list_(session: Session, *, principal: Principal, filters: AlertFilter) -> tuple[Sequence[Alert], int]:
     query = _visible(principal)
     if filters.org:
-        query = query.where(Alert.org_id == filters.org)
+        query = query.where(Alert.org_id == org_slug(filters.org))
     if filters.status:
         query = query.where(Alert.status == filters.status.value)
     if filters.min_severity:

@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mamori.accounts import service as accounts
 from mamori.accounts.enums import Role
-from mamori.accounts.models import Membership, Organisation, User
+from mamori.accounts.models import Membership, User
 from mamori.accounts.principal import Principal, refusal
 from mamori.audit import service as audit
 from mamori.cases.models import Deployment, ResponderProfile
@@ -47,9 +48,9 @@ def upsert(session: Session, *, principal: Principal, data: ProfileIn) -> Respon
     require_national(principal, "roster.manage")
     user = session.get(User, data.user_id)
     if user is None or not any(m.role == Role.RESPONDER.value for m in user.memberships):
-        raise ValidationFailed(f"user {data.user_id} is not a responder", where="user_id")
-    if session.get(Organisation, data.home_org_id) is None:
-        raise ValidationFailed(f"no organisation {data.home_org_id!r}", where="home_org_id")
+        who = user.username if user else f"user {data.user_id}"
+        raise ValidationFailed(f"{who} is not a responder (only responders join the roster)", where="user_id")
+    data = data.model_copy(update={"home_org_id": accounts.org_id_of(session, data.home_org_id, where="home_org_id")})
     profile = session.get(ResponderProfile, data.user_id) or ResponderProfile(user_id=data.user_id)
     profile.home_org_id = data.home_org_id
     profile.skills = sorted({s.strip().lower() for s in data.skills if s.strip()})
@@ -67,6 +68,12 @@ def upsert(session: Session, *, principal: Principal, data: ProfileIn) -> Respon
     return profile
 
 
+def home_of(user: User) -> str:
+    """Where someone holds their responder role (their first organisation if they hold none)."""
+    orgs = [m.org_id for m in user.memberships if m.role == Role.RESPONDER.value]
+    return (orgs or [m.org_id for m in user.memberships] or [""])[0]
+
+
 def entries(session: Session, *, principal: Principal) -> list[RosterEntry]:
     require_national(principal, "roster.view")
     on = deployed_on(session)
@@ -74,6 +81,18 @@ def entries(session: Session, *, principal: Principal) -> list[RosterEntry]:
         select(ResponderProfile, User).join(User, User.id == ResponderProfile.user_id).order_by(User.username)
     ).tuples()
     return [_entry(p, u, on.get(u.id, [])) for p, u in rows]
+
+
+def find_entry(session: Session, *, principal: Principal, name: str, where: str) -> RosterEntry:
+    """The roster entry a picker named: an exact username or, failing that, one exact display name (any case)."""
+    wanted = name.strip().lower()
+    rows = entries(session, principal=principal)
+    exact = [e for e in rows if e.username.lower() == wanted] or [e for e in rows if e.display_name.lower() == wanted]
+    if not wanted or not exact:
+        raise ValidationFailed(f"nobody called {name!r} is on the roster", where=where)
+    if len(exact) > 1:
+        raise ValidationFailed(f"several responders are called {name!r}; choose by username", where=where)
+    return exact[0]
 
 
 def _entry(profile: ResponderProfile, user: User, incidents: list[int]) -> RosterEntry:

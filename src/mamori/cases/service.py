@@ -181,9 +181,10 @@ def deploy(session: Session, *, principal: Principal, request_id: int, user_id: 
     profile = session.get(ResponderProfile, user_id)
     load = roster.loads(session).get(user_id, 0)
     if profile is None or not profile.available or load >= profile.max_load:
-        raise ValidationFailed(f"user {user_id} is not an available responder on the roster", where="user_id")
+        who = _username(session, user_id)
+        raise ValidationFailed(f"{who} is not an available responder on the roster", where="user_id")
     if any(d.user_id == user_id for d in _active(session, row.id)):
-        raise Conflict(f"user {user_id} is deployed on this request already")
+        raise Conflict(f"{_username(session, user_id)} is deployed on this request already")
     incident = _incident(session, row)
     deployment = Deployment(
         request_id=row.id, incident_id=incident.id, org_id=incident.org_id, user_id=user_id, deployed_by=principal.name
@@ -199,10 +200,12 @@ def deploy(session: Session, *, principal: Principal, request_id: int, user_id: 
         org_id=incident.org_id,
         reason=f"deployment {deployment.id}",
     )
-    user = session.get(User, user_id)
-    name = user.username if user else str(user_id)
     timeline.record(
-        session, incident=incident, kind=EntryKind.RESPONSE, actor=principal.name, text=f"Responder {name} deployed"
+        session,
+        incident=incident,
+        kind=EntryKind.RESPONSE,
+        actor=principal.name,
+        text=f"Responder {_username(session, user_id)} deployed",
     )
     access.changed(
         session,
@@ -223,6 +226,11 @@ def deploy(session: Session, *, principal: Principal, request_id: int, user_id: 
         user_ids=[user_id],
     )
     return deployment
+
+
+def _username(session: Session, user_id: int) -> str:
+    user = session.get(User, user_id)
+    return user.username if user else str(user_id)
 
 
 def release(session: Session, *, principal: Principal, deployment_id: int) -> Deployment:
@@ -328,6 +336,16 @@ def end_response(session: Session, *, principal: Principal, incident: Incident) 
             details={"reason": why},
         )
     return len(active), len(waiting)
+
+
+def responder_names(session: Session, *, deployments: Sequence[Deployment]) -> dict[int, str]:
+    """Display names of the people on deployments the caller was already allowed to read, so pages show
+    names, not user ids."""
+    ids = {d.user_id for d in deployments}
+    if not ids:
+        return {}
+    rows = session.execute(select(User.id, User.username, User.display_name).where(User.id.in_(ids))).tuples()
+    return {uid: (display or username) for uid, username, display in rows}
 
 
 def my_deployments(session: Session, *, principal: Principal) -> Sequence[Deployment]:

@@ -20,10 +20,12 @@ from sqlalchemy.orm import Session
 
 from mamori.accounts import service as accounts
 from mamori.accounts.enums import OrgKind, Role
-from mamori.accounts.models import ApiToken, Organisation
+from mamori.accounts.models import ApiToken, Organisation, User
 from mamori.accounts.schemas import MembershipIn, OrgIn, TokenIn, UserIn
 from mamori.alerts.models import DailyCount
 from mamori.asgi import Startup
+from mamori.cases import roster
+from mamori.cases.schemas import ProfileIn
 from mamori.cli.demo_traffic import Generator, day_of_traffic
 from mamori.ingest.models import IngestBatch
 from mamori.platform import Platform
@@ -44,6 +46,14 @@ MINISTRIES = (
     ("mext", "Ministry of Education, Culture, Sports, Science and Technology", 0.8),
     ("mlit", "Ministry of Land, Infrastructure, Transport and Tourism", 0.7),
     ("digital", "Digital Agency", 0.9),
+)
+# The national roster: responders employed by several ministries, (username, display name, home, skills, max load).
+RESPONDERS = (
+    ("responder", "Haruto Sato", "ncc", ("web", "forensics", "malware"), 3),
+    ("responder-mof", "Yui Takahashi", "mof", ("web", "forensics"), 2),
+    ("responder-mofa", "Ren Suzuki", "mofa", ("windows", "active-directory", "forensics"), 2),
+    ("responder-mhlw", "Aoi Tanaka", "mhlw", ("network", "ids", "ddos"), 2),
+    ("responder-digital", "Sota Watanabe", "digital", ("cloud", "web", "identity"), 1),
 )
 CATEGORIES = (
     ("initial-access", 0.45),
@@ -71,6 +81,7 @@ def seed(platform: Platform) -> DemoLogins:
             for org_id, name, _ in MINISTRIES:
                 kind: OrgKind = OrgKind.AGENCY if "Agency" in name else OrgKind.MINISTRY
                 accounts.create_org(session, principal=None, data=OrgIn(id=org_id, name=name, kind=kind))
+            names = {username: display for username, display, _, _, _ in RESPONDERS}
             for username, role, org in _demo_users():
                 accounts.create_user(
                     session,
@@ -78,10 +89,11 @@ def seed(platform: Platform) -> DemoLogins:
                     data=UserIn(
                         username=username,
                         password=DEMO_PASSWORD,
-                        display_name=username.replace("-", " ").title(),
+                        display_name=names.get(username, username.replace("-", " ").title()),
                         memberships=[MembershipIn(org_id=org, role=role)],
                     ),
                 )
+            _roster(session)
         for username, _, _ in _demo_users():
             logins.users[username] = DEMO_PASSWORD
         # Fresh tokens every start (only hashes are stored); the previous start's are revoked.
@@ -114,7 +126,21 @@ def _demo_users() -> list[tuple[str, Role, str]]:
         ("trainer", Role.TRAINER, "ncc"),
         ("auditor", Role.AUDITOR, "ncc"),
     ]
-    return users + [(f"officer-{org}", Role.ORG_OFFICER, org) for org, _, _ in MINISTRIES]
+    officers = [(f"officer-{org}", Role.ORG_OFFICER, org) for org, _, _ in MINISTRIES]
+    responders = [(name, Role.RESPONDER, org) for name, _, org, _, _ in RESPONDERS if org != "ncc"]
+    return users + officers + responders
+
+
+def _roster(session: Session) -> None:
+    """Put the demo responders on the roster as the national administrator would (audited as them)."""
+    admin = session.scalar(select(User).where(User.username == "admin"))
+    assert admin is not None  # created just before
+    lead = accounts.principal_for(session, admin)
+    for username, _, home, skills, max_load in RESPONDERS:
+        user_id = session.scalar(select(User.id).where(User.username == username))
+        assert user_id is not None
+        data = ProfileIn(user_id=user_id, home_org_id=home, skills=list(skills), max_load=max_load)
+        roster.upsert(session, principal=lead, data=data)
 
 
 def _history(session: Session, *, today: date, days: int = 400) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mamori.accounts.principal import Principal
+from mamori.accounts.service import org_slug
 from mamori.core.severity import Severity
 from mamori.incidents import access, notifications, timeline
 from mamori.incidents.enums import EntryKind, Phase, Resolution
@@ -150,7 +151,7 @@ def aggregate(
     # Columns only, no ORM objects: a year of a busy centre is tens of thousands of incidents.
     query = access.visible_query(principal).with_only_columns(*TIME_COLUMNS).where(Incident.detected_at >= since)
     if org:
-        query = query.where(Incident.org_id == org)
+        query = query.where(Incident.org_id == org_slug(org))
     groups: dict[tuple[str, str, str], Aggregate] = {}
     for row in session.execute(query.limit(200_000)):
         times = Times(**row._mapping)

@@ -9,9 +9,9 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mamori.accounts.models import Organisation, User
+from mamori.accounts.models import User
 from mamori.accounts.principal import Principal
-from mamori.accounts.service import principal_for
+from mamori.accounts.service import org_id_of, org_slug, principal_for
 from mamori.alerts.enums import AlertStatus
 from mamori.alerts.enums import Resolution as AlertResolution
 from mamori.alerts.models import Alert
@@ -48,7 +48,7 @@ def count(session: Session, *, principal: Principal, filters: IncidentFilter) ->
 def _filtered(principal: Principal, filters: IncidentFilter) -> Select[Incident]:
     query = access.visible_query(principal)
     if filters.org:
-        query = query.where(Incident.org_id == filters.org)
+        query = query.where(Incident.org_id == org_slug(filters.org))
     if filters.phase:
         query = query.where(Incident.phase == filters.phase.value)
     if filters.category:
@@ -86,7 +86,7 @@ def board(
     """The board: for each active phase the newest incidents (one keyset scan each) and a capped count."""
     visible = access.visible_query(principal)
     if org:
-        visible = visible.where(Incident.org_id == org)
+        visible = visible.where(Incident.org_id == org_slug(org))
     out: dict[Phase, tuple[Sequence[Incident], int]] = {}
     for phase in workflow.ACTIVE:
         rows, _ = list_(session, principal=principal, filters=IncidentFilter(org=org, phase=phase, limit=per_phase))
@@ -107,10 +107,9 @@ def create(
     session: Session, *, principal: Principal | None, data: IncidentIn, group_key: str | None = None
 ) -> Incident:
     """By hand (principal given) or by a grouping rule (principal None). Alerts must be of the same org."""
+    data = data.model_copy(update={"org_id": org_id_of(session, data.org_id, where="org_id")})
     if principal is not None:
         principal.require("incidents.manage", data.org_id)
-    if session.get(Organisation, data.org_id) is None:
-        raise ValidationFailed(f"no organisation {data.org_id!r}", where="org_id")
     alerts = _alerts_for(session, principal, data.org_id, data.alert_ids)
     _refuse_escalated(session, alerts, into=None)
     now = utcnow()

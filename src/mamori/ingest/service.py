@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from mamori.accounts.models import Organisation
 from mamori.accounts.principal import Principal
+from mamori.accounts.service import org_slug
 from mamori.bus import subjects
 from mamori.core.errors import ValidationFailed
 from mamori.core.messages import EVENT_ID, ORG, RAW, SENSOR, TIMESTAMP, Event
@@ -200,6 +201,7 @@ def search_events(
     """Archived events the caller may see; `org` narrows to one organisation (none if it is not visible)."""
     visible = principal.require_any("events.view")
     if org:
+        org = org_slug(org)
         visible = frozenset({org}) if visible is None or org in visible else frozenset()
     return archive.query(
         orgs=None if visible is None else set(visible),
@@ -246,7 +248,7 @@ def list_dead_letters(
     if orgs is not None:
         query = query.where(DeadLetter.org_id.in_(orgs))
     if org:
-        query = query.where(DeadLetter.org_id == org)
+        query = query.where(DeadLetter.org_id == org_slug(org))
     if before_id:
         query = query.where(DeadLetter.id < before_id)
     return session.scalars(query).all()

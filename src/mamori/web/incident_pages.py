@@ -200,6 +200,7 @@ def _tab_data(session: DbSession, principal: UserCaller, incident_id: int, tab: 
     return {
         "requests": requests,
         "deployments": deployments,
+        "names": response.responder_names(session, deployments=deployments),
         "measures": measures.list_(session, principal=principal, incident_id=incident_id),
     }
 

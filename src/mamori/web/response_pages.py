@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
+from mamori.accounts import service as accounts
 from mamori.api.deps import DbSession, UserCaller
 from mamori.cases import measures, report, roster
 from mamori.cases import service as response
@@ -40,6 +41,8 @@ def assistance(request: Request, session: DbSession, principal: UserCaller, stat
         if can_decide and r.status == RequestStatus.APPROVED.value
     }
     deployments = {r.id: [d for d in response.for_request(session, request_id=r.id)] for r in rows}
+    mine = response.my_deployments(session, principal=principal)
+    everyone = [d for ds in deployments.values() for d in ds] + list(mine)
     return page(
         request,
         "assistance.html",
@@ -50,7 +53,8 @@ def assistance(request: Request, session: DbSession, principal: UserCaller, stat
         can_decide=can_decide,
         suggestions=suggestions,
         deployments=deployments,
-        mine=response.my_deployments(session, principal=principal),
+        names=response.responder_names(session, deployments=everyone),
+        mine=mine,
     )
 
 
@@ -69,8 +73,12 @@ def decide(
 
 
 @router.post("/assistance/{request_id}/deploy")
-def deploy(request_id: int, session: DbSession, principal: UserCaller, user_id: Annotated[int, Form()]) -> Response:
-    response.deploy(session, principal=principal, request_id=request_id, user_id=user_id)
+def deploy(
+    request_id: int, session: DbSession, principal: UserCaller, responder: Annotated[str, Form(max_length=200)]
+) -> Response:
+    """The form names the responder (username or display name, as the roster shows them), never an id."""
+    entry = roster.find_entry(session, principal=principal, name=responder, where="responder")
+    response.deploy(session, principal=principal, request_id=request_id, user_id=entry.user_id)
     return back("/assistance")
 
 
@@ -82,12 +90,16 @@ def release(deployment_id: int, session: DbSession, principal: UserCaller) -> Re
 
 @router.get("/roster")
 def roster_page(request: Request, session: DbSession, principal: UserCaller) -> HTMLResponse:
+    can_manage = principal.national_can("roster.manage")
     return page(
         request,
         "roster.html",
         principal,
         rows=roster.entries(session, principal=principal),
-        can_manage=principal.national_can("roster.manage"),
+        can_manage=can_manage,
+        # The picker's first suggestions; typing asks /api/v1/users/search for more (mamori.js).
+        people=accounts.search_users(session, principal=principal, limit=accounts.SEARCH_LIMIT) if can_manage else [],
+        orgs=accounts.list_orgs(session, principal=principal) if can_manage else [],
     )
 
 
@@ -95,15 +107,18 @@ def roster_page(request: Request, session: DbSession, principal: UserCaller) -> 
 def roster_save(
     session: DbSession,
     principal: UserCaller,
-    user_id: Annotated[int, Form()],
-    home_org_id: Annotated[str, Form()],
+    person: Annotated[str, Form(max_length=200)],
+    home_org_id: Annotated[str, Form(max_length=64)] = "",
     skills: Annotated[str, Form(max_length=500)] = "",
     available: Annotated[str, Form()] = "",
     max_load: Annotated[int, Form(ge=1, le=10)] = 2,
 ) -> Response:
+    """The form names the person (username or display name) and, optionally, their home organisation in any
+    letter case; left empty, it is where they hold their responder role."""
+    user = accounts.find_person(session, principal=principal, name=person, where="person")
     data = ProfileIn(
-        user_id=user_id,
-        home_org_id=home_org_id,
+        user_id=user.id,
+        home_org_id=home_org_id or roster.home_of(user),
         skills=[s for s in skills.replace(",", " ").split() if s],
         available=bool(available),
         max_load=max_load,

@@ -18,8 +18,8 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from mamori.accounts.enums import Role
-from mamori.accounts.models import Organisation
 from mamori.accounts.principal import Principal
+from mamori.accounts.service import org_id_of, org_slug
 from mamori.audit import service as audit
 from mamori.bus import subjects
 from mamori.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -95,7 +95,7 @@ def _visible(principal: Principal) -> Select[Website]:
 def list_(session: Session, *, principal: Principal, org: str | None = None) -> Sequence[Website]:
     query = _visible(principal)
     if org:
-        query = query.where(Website.org_id == org)
+        query = query.where(Website.org_id == org_slug(org))
     return session.scalars(query.order_by(Website.org_id, Website.name, Website.id)).all()
 
 
@@ -140,10 +140,9 @@ def baselines(session: Session, *, principal: Principal, site_id: int) -> Sequen
 
 def create(session: Session, *, principal: Principal | None, data: WebsiteIn) -> Website:
     """``principal=None`` is the bootstrap path (demo, CLI) acting as the platform."""
+    data = data.model_copy(update={"org_id": org_id_of(session, data.org_id, where="org_id")})
     if principal is not None:
         principal.require("websites.manage", data.org_id)
-    if session.get(Organisation, data.org_id) is None:
-        raise ValidationFailed(f"no organisation {data.org_id!r}", where="org_id")
     if data.allow_private:
         _require_private_right(principal)
     uid = secrets.token_hex(16)

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from mamori.accounts import service as accounts
-from mamori.accounts.schemas import OrgIn, OrgOut, TokenCreated, TokenIn, TokenOut, UserIn, UserOut
+from mamori.accounts.schemas import OrgIn, OrgOut, PersonOut, TokenCreated, TokenIn, TokenOut, UserIn, UserOut
 from mamori.api.deps import Caller, DbSession, UserCaller
 
 router = APIRouter(tags=["accounts"])
@@ -36,6 +38,15 @@ def create_org(data: OrgIn, session: DbSession, principal: UserCaller) -> OrgOut
 def list_users(session: DbSession, principal: UserCaller) -> list[UserOut]:
     """Console users of the organisations where the caller may view users."""
     return [UserOut.model_validate(u) for u in accounts.list_users(session, principal=principal)]
+
+
+@router.get("/users/search")
+def search_users(
+    session: DbSession, principal: UserCaller, q: Annotated[str, Query(max_length=100)] = "", limit: int = 20
+) -> list[PersonOut]:
+    """People by username or display name (any case), for pickers: the users of organisations you may view,
+    and - for roster managers - every responder."""
+    return [accounts.person_out(u) for u in accounts.search_users(session, principal=principal, text=q, limit=limit)]
 
 
 @router.get("/users/{user_id}")

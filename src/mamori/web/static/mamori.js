@@ -43,3 +43,30 @@
     });
   });
 })();
+// People pickers: an input with data-search refills its datalist from the user search as one types, so a
+// roster manager finds anyone eligible by name (the page itself only lists the first few).
+(function () {
+  document.querySelectorAll("input[data-search][list]").forEach(function (input) {
+    const list = document.getElementById(input.getAttribute("list"));
+    if (!list || !window.fetch) return;
+    let timer = null;
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        const url = input.dataset.search + "?limit=20&q=" + encodeURIComponent(input.value);
+        fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+          .then(function (r) { return r.ok ? r.json() : []; })
+          .then(function (people) {
+            list.replaceChildren();
+            people.forEach(function (p) {
+              const option = document.createElement("option");
+              option.value = String(p.username);
+              option.textContent = String(p.display_name) + " (" + p.orgs.map(String).join(", ") + ")";
+              list.append(option);
+            });
+          })
+          .catch(function () {});
+      }, 200);
+    });
+  });
+})();
