@@ -167,8 +167,8 @@ def plant_website(platform: Platform) -> tuple[int, str]:
         return site.id, snapshot.html_sha256
 
 
-def body_for(path: str, ids: dict[str, Any]) -> dict[str, Any]:
-    """A plausible, valid body aimed at the other ministry."""
+def body_for(path: str, ids: dict[str, Any], method: str = "POST") -> dict[str, Any]:
+    """A plausible, valid body aimed at the other ministry (keyed "METHOD path" where methods differ)."""
     samples: dict[str, dict[str, Any]] = {
         "/api/v1/alerts/bulk": {
             "ids": [ids["alert_id"]],
@@ -188,7 +188,9 @@ def body_for(path: str, ids: dict[str, Any]) -> dict[str, Any]:
             "resolution": "false_positive",
             "comment": "x",
         },
-        "/api/v1/users/{user_id}/active": {"active": False},
+        "/api/v1/users/{user_id}/active": {"active": False, "reason": "planted"},
+        "/api/v1/tokens/{token_id}/revoke": {"reason": "planted"},
+        "DELETE /api/v1/websites/{site_id}": {"reason": "planted"},
         "/api/v1/incidents": {"org_id": "mofa", "title": "planted"},
         "/api/v1/incidents/{incident_id}": {"title": "planted", "category": "ddos"},
         "/api/v1/incidents/{incident_id}/transition": {"phase": "containment"},
@@ -208,7 +210,7 @@ def body_for(path: str, ids: dict[str, Any]) -> dict[str, Any]:
         "/api/v1/websites/{site_id}": {"enabled": False, "name": "stolen"},
         "/api/v1/websites/{site_id}/approve": {"note": "x"},
     }
-    return samples.get(path, {})
+    return samples.get(f"{method} {path}", samples.get(path, {}))
 
 
 def fill(path: str, ids: dict[str, Any]) -> str:
@@ -260,7 +262,7 @@ def test_no_route_leaks_or_changes_another_ministrys_objects(
             continue
         for method in (m.upper() for m in operations):
             url = fill(path, ids)
-            kwargs: dict[str, Any] = {"json": body_for(path, ids)} if method in {"POST", "PUT", "PATCH"} else {}
+            kwargs: dict[str, Any] = {"json": body_for(path, ids, method)} if method != "GET" else {}
             if path in ORG_FILTERED:
                 kwargs["params"] = {"org": "mofa"}
             response = client.request(method, url, **kwargs)

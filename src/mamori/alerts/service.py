@@ -338,7 +338,9 @@ def triage(session: Session, *, principal: Principal, alert_id: int, action: Tri
     elif action.action == "close":
         _require_status(alert, {AlertStatus.NEW, AlertStatus.ACKNOWLEDGED})
         if action.resolution is None:
-            raise ValidationFailed("closing needs a resolution", where="resolution")
+            raise ValidationFailed(_("closing needs a resolution"), where="resolution")
+        # Closing takes the alert off everyone's queue: the reason (the comment) is required and audited.
+        details["reason"] = audit.require_reason(action.comment, doing=_("closing an alert"), where="comment")
         alert.status, alert.resolution = AlertStatus.CLOSED.value, action.resolution.value
         details["resolution"] = action.resolution.value
     elif action.action == "reopen":
@@ -439,5 +441,5 @@ def close_by_producer(session: Session, *, alert: Alert, resolution: Resolution,
     return alert
 
 
-def close_as(resolution: Resolution) -> TriageAction:
-    return TriageAction(action="close", resolution=resolution)
+def close_as(resolution: Resolution, *, reason: str) -> TriageAction:
+    return TriageAction(action="close", resolution=resolution, comment=reason)

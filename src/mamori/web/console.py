@@ -212,19 +212,36 @@ def alert_detail(alert_id: int, request: Request, session: DbSession, principal:
 @router.post("/alerts/{alert_id}/actions")
 def alert_action(
     alert_id: int,
+    request: Request,
     session: DbSession,
     principal: UserCaller,
-    action: Annotated[str, Form()],
-    resolution: Annotated[str, Form()] = "",
+    action: Annotated[str, Form(max_length=20)],
+    resolution: Annotated[str, Form(max_length=30)] = "",
     comment: Annotated[str, Form(max_length=10_000)] = "",
-    assignee_id: Annotated[str, Form()] = "",
+    assignee_id: Annotated[str, Form(max_length=12)] = "",
+    confirmed: Annotated[str, Form(max_length=3)] = "",
 ) -> Response:
-    triage = TriageAction(
-        action=action,
-        resolution=Resolution(resolution) if resolution else None,
-        comment=comment or None,
-        assignee_id=int(assignee_id) if assignee_id.isdigit() else None,
-    )
+    if action == "close" and confirmed != "yes":
+        # Closing is destructive: first a page saying what will happen, asking for the resolution and a reason.
+        alert = alerts.get(session, principal=principal, alert_id=alert_id)
+        return page(
+            request,
+            "alert_close.html",
+            principal,
+            alert=alert,
+            resolutions=list(Resolution),
+            chosen=resolution,
+            reason=comment,
+        )
+    try:
+        triage = TriageAction(
+            action=action,
+            resolution=Resolution(resolution) if resolution else None,
+            comment=comment.strip() or None,
+            assignee_id=int(assignee_id) if assignee_id.isdigit() else None,
+        )
+    except ValueError:  # pydantic's ValidationError is one: an unknown action or resolution
+        raise ValidationFailed(_("Unknown action or resolution."), where="action") from None
     alerts.triage(session, principal=principal, alert_id=alert_id, action=triage)
     return back(f"/alerts/{alert_id}")
 

@@ -23,6 +23,7 @@ from mamori.accounts.principal import Principal
 from mamori.audit import service as audit
 from mamori.bus import subjects
 from mamori.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from mamori.i18n import _
 from mamori.storage.db import utcnow
 from mamori.storage.outbox import enqueue
 from mamori.websites.enums import SnapshotKind, SnapshotStatus
@@ -202,10 +203,12 @@ def update(session: Session, *, principal: Principal, site_id: int, data: Websit
     return site
 
 
-def delete(session: Session, *, principal: Principal, site_id: int) -> None:
-    """Checks, snapshot rows and approvals go with the site; the audit log and stored blobs remain."""
+def delete(session: Session, *, principal: Principal, site_id: int, reason: str | None) -> None:
+    """Checks, snapshot rows and approvals go with the site; the audit log and stored blobs remain.
+    Deleting ends the watch for good, so it needs a reason, kept in the audit entry."""
     site = get(session, principal=principal, site_id=site_id)
     principal.require("websites.manage", site.org_id)
+    why = audit.require_reason(reason, doing=_("deleting a website"))
     audit.record(
         session,
         actor=principal.name,
@@ -213,7 +216,7 @@ def delete(session: Session, *, principal: Principal, site_id: int) -> None:
         object_type="website",
         object_id=site.id,
         org_id=site.org_id,
-        details={"name": site.name, "url": site.url},
+        details={"name": site.name, "url": site.url, "reason": why},
     )
     _announce(session, site, "deleted")
     session.delete(site)
