@@ -52,9 +52,12 @@ def test_closing_one_alert_asks_first_and_needs_a_reason(client: TestClient, pla
         assert entry is not None and entry.details["reason"] == "Blocked at the edge"
 
 
-def test_the_confirmation_page_shows_only_alerts_the_caller_may_see(client: TestClient, platform: Platform) -> None:
+def test_the_confirmation_page_is_only_for_those_who_may_close(client: TestClient, platform: Platform) -> None:
     with platform.db.session() as s:
         (folded,) = alerts.fold(s, [det(1)])  # a mof alert
-    login(client, "org_officer-mofa")
+    login(client, "org_officer-mofa")  # another ministry: the alert does not exist for them
     asked = client.post(f"/alerts/{folded.alert.id}/actions", data={"action": "close"})
     assert asked.status_code == 404 and folded.alert.rule_title not in asked.text
+    login(client, "auditor-mof")  # sees the alert, may not triage it: no page offering to close it
+    asked = client.post(f"/alerts/{folded.alert.id}/actions", data={"action": "close"})
+    assert asked.status_code == 403 and "confirmed" not in asked.text

@@ -51,9 +51,12 @@ def test_deleting_a_website_asks_first_and_needs_a_reason(client: TestClient, pl
         assert entry is not None and entry.details["reason"] == "Portal moved to e-tax"
 
 
-def test_another_ministry_can_neither_see_nor_delete_the_site(client: TestClient, platform: Platform) -> None:
+def test_only_those_who_may_manage_the_site_are_asked(client: TestClient, platform: Platform) -> None:
     site_id = plant_site(platform)
     login(client, "org_officer-mofa")
     assert client.post(f"/websites/{site_id}/delete").status_code == 404
     refused = client.post(f"/websites/{site_id}/delete", data={"confirmed": "yes", "reason": "mine now"})
     assert refused.status_code == 404 and exists(platform, site_id)
+    login(client, "auditor-mof")  # sees the site, may not change it: no page offering to delete it
+    asked = client.post(f"/websites/{site_id}/delete")
+    assert asked.status_code == 403 and "confirmed" not in asked.text

@@ -300,11 +300,17 @@ def comments_of(session: Session, *, principal: Principal, alert_id: int) -> Seq
 # --- triage --------------------------------------------------------------------------------------------
 
 
+def get_to_triage(session: Session, *, principal: Principal, alert_id: int) -> Alert:
+    """An alert the caller may triage (e.g. to show the confirmation page before closing it)."""
+    alert = get(session, principal=principal, alert_id=alert_id)
+    principal.require("alerts.triage", alert.org_id)
+    return alert
+
+
 def assignees_for(session: Session, *, principal: Principal, alert_id: int) -> Sequence[User]:
     """The people this alert may be given to: whoever may triage its organisation (national analysts, that
     ministry's officers...), and only for a caller who may triage it."""
-    alert = get(session, principal=principal, alert_id=alert_id)
-    principal.require("alerts.triage", alert.org_id)
+    alert = get_to_triage(session, principal=principal, alert_id=alert_id)
     return holders_of(session, action="alerts.triage", orgs=frozenset({alert.org_id}))
 
 

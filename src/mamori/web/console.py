@@ -223,7 +223,7 @@ def alert_action(
 ) -> Response:
     if action == "close" and confirmed != "yes":
         # Closing is destructive: first a page saying what will happen, asking for the resolution and a reason.
-        alert = alerts.get(session, principal=principal, alert_id=alert_id)
+        alert = alerts.get_to_triage(session, principal=principal, alert_id=alert_id)
         return page(
             request,
             "alert_close.html",

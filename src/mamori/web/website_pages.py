@@ -186,7 +186,7 @@ def delete(
     """Deleting ends the watch for good: first a page saying so, asking for a reason; then the service deletes
     (and refuses without a reason)."""
     if confirmed != "yes":
-        site = service.get(session, principal=principal, site_id=site_id)
+        site = service.get_to_manage(session, principal=principal, site_id=site_id)
         return page(request, "website_delete.html", principal, site=site, reason=reason)
     service.delete(session, principal=principal, site_id=site_id, reason=reason)
     return back("/websites")
