@@ -130,7 +130,8 @@ def test_alerts_list_filter_page_and_act(client: TestClient, platform: Platform)
     assert high["total"] == 4 and {a["severity"] for a in high["items"]} == {"high"}
     assert client.get("/api/v1/alerts", params={"q": "192.0.2.5"}).json()["total"] == 1
     alert_id = page["items"][0]["id"]
-    acted = client.post(f"/api/v1/alerts/{alert_id}/actions", json={"action": "close", "resolution": "duplicate"})
+    closing = {"action": "close", "resolution": "duplicate", "comment": "seen twice"}
+    acted = client.post(f"/api/v1/alerts/{alert_id}/actions", json=closing)
     assert acted.status_code == 200 and acted.json()["status"] == "closed"
     again = client.post(f"/api/v1/alerts/{alert_id}/actions", json={"action": "acknowledge"})
     assert again.status_code == 409

@@ -185,8 +185,8 @@ def plant_website(platform: Platform) -> tuple[int, str, int]:
         return site.id, snapshot.html_sha256, pending.id
 
 
-def body_for(path: str, ids: dict[str, Any]) -> dict[str, Any]:
-    """A plausible, valid body aimed at the other ministry."""
+def body_for(path: str, ids: dict[str, Any], method: str = "POST") -> dict[str, Any]:
+    """A plausible, valid body aimed at the other ministry (keyed "METHOD path" where methods differ)."""
     samples: dict[str, dict[str, Any]] = {
         "/api/v1/alerts/bulk": {
             "ids": [ids["alert_id"]],
@@ -206,7 +206,9 @@ def body_for(path: str, ids: dict[str, Any]) -> dict[str, Any]:
             "resolution": "false_positive",
             "comment": "x",
         },
-        "/api/v1/users/{user_id}/active": {"active": False},
+        "/api/v1/users/{user_id}/active": {"active": False, "reason": "planted"},
+        "/api/v1/tokens/{token_id}/revoke": {"reason": "planted"},
+        "DELETE /api/v1/websites/{site_id}": {"reason": "planted"},
         "/api/v1/incidents": {"org_id": "mofa", "title": "planted"},
         "/api/v1/incidents/{incident_id}": {"title": "planted", "category": "ddos"},
         "/api/v1/incidents/{incident_id}/transition": {"phase": "containment"},
@@ -228,7 +230,7 @@ def body_for(path: str, ids: dict[str, Any]) -> dict[str, Any]:
         "/api/v1/websites/{site_id}/approvals/{approval_id}/confirm": {"reason": "x"},
         "/api/v1/websites/{site_id}/approvals/{approval_id}/reject": {"reason": "x"},
     }
-    return samples.get(path, {})
+    return samples.get(f"{method} {path}", samples.get(path, {}))
 
 
 def fill(path: str, ids: dict[str, Any]) -> str:
@@ -281,7 +283,7 @@ def test_no_route_leaks_or_changes_another_ministrys_objects(
             continue
         for method in (m.upper() for m in operations):
             url = fill(path, ids)
-            kwargs: dict[str, Any] = {"json": body_for(path, ids)} if method in {"POST", "PUT", "PATCH"} else {}
+            kwargs: dict[str, Any] = {"json": body_for(path, ids, method)} if method != "GET" else {}
             if path in ORG_FILTERED:
                 kwargs["params"] = {"org": "mofa"}
             response = client.request(method, url, **kwargs)

@@ -44,7 +44,8 @@ def test_officer_registers_and_manages_their_ministrys_site(client: TestClient, 
     paused = client.patch(f"/api/v1/websites/{site['id']}", json={"enabled": False})
     assert paused.status_code == 200 and paused.json()["enabled"] is False
     assert client.post(f"/api/v1/websites/{site['id']}/check").status_code == 202
-    assert client.delete(f"/api/v1/websites/{site['id']}").status_code == 204
+    gone = client.request("DELETE", f"/api/v1/websites/{site['id']}", json={"reason": "moved to a new host"})
+    assert gone.status_code == 204
     assert client.get(f"/api/v1/websites/{site['id']}").status_code == 404
     with platform.db.session() as s:
         actions = [a.action for a in s.scalars(select(AuditEntry).where(AuditEntry.object_type == "website"))]

@@ -87,11 +87,11 @@ def test_tokens_authenticate_until_revoked_and_store_only_a_hash(db: Database) -
         assert caller.token_org == "mof" and caller.sensor == "fw1" and "ingest" in caller.scopes
         assert caller.visible_orgs("alerts.view") == frozenset()
     with db.session() as s:
-        accounts.revoke_token(s, principal=admin, token_id=token.id)
+        accounts.revoke_token(s, principal=admin, token_id=token.id, reason="firewall replaced")
     with pytest.raises(AuthenticationRequired), db.session() as s:
         accounts.authenticate_token(s, secret=secret)
     with pytest.raises(NotFound), db.session() as s:
-        accounts.revoke_token(s, principal=principal(db, "org_officer-mofa"), token_id=token.id)
+        accounts.revoke_token(s, principal=principal(db, "org_officer-mofa"), token_id=token.id, reason="x")
 
 
 def test_organisation_slugs_ignore_letter_case(db: Database) -> None:

@@ -88,7 +88,7 @@ def test_a_closed_alert_is_not_reopened_by_a_new_detection(db: Database) -> None
             s,
             principal=analyst,
             alert_id=folded.alert.id,
-            action=TriageAction(action="close", resolution=Resolution.TRUE_POSITIVE),
+            action=TriageAction(action="close", resolution=Resolution.TRUE_POSITIVE, comment="contained"),
         )
     with db.session() as s:
         (again,) = alerts.fold(s, [det(2)])

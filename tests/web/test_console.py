@@ -108,6 +108,8 @@ def test_alert_triage_in_the_browser(page: Any, server: Server) -> None:
     page.click("#btn-comment")
     page.select_option("#resolution", "true_positive")
     page.click("#btn-close")
+    page.fill("#close-reason", "Contained at the VPN gateway")
+    page.click("#btn-close-confirm")
     assert page.inner_text("#alert-status") == "closed (true_positive)"
     assert "Blocked at the firewall" in page.inner_text("main")
     shot(page, "alert-triage")

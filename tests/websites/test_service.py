@@ -95,7 +95,7 @@ def test_delete_takes_checks_and_approvals_with_it(platform: Platform) -> None:
         s.add(WebsiteCheck(website_id=mof, org_id="mof", checked_at=datetime.now(UTC), up=True, availability="up"))
         service.adopt_first_page(s, website=site, stores=stores, now=datetime.now(UTC))
     with platform.db.session() as s:
-        service.delete(s, principal=who(platform, "org_officer-mof"), site_id=mof)
+        service.delete(s, principal=who(platform, "org_officer-mof"), site_id=mof, reason="site retired")
     with platform.db.session() as s:
         assert s.scalar(select(func.count()).select_from(WebsiteCheck)) == 0
         assert s.scalar(select(func.count()).select_from(WebsiteBaseline)) == 0

@@ -17,6 +17,7 @@ from mamori.accounts.principal import PERMISSIONS, Principal
 from mamori.accounts.schemas import OrgIn, PersonOut, TokenIn, UserIn
 from mamori.audit import service as audit
 from mamori.core.errors import AuthenticationRequired, Conflict, NotFound, PermissionDenied, ValidationFailed
+from mamori.i18n import _
 from mamori.storage.db import utcnow
 
 TOKEN_PREFIX = "mmr_"  # noqa: S105 - a public prefix that makes leaked tokens greppable
@@ -238,10 +239,18 @@ def get_user(session: Session, *, principal: Principal, user_id: int) -> User:
     return user
 
 
-def set_user_active(session: Session, *, principal: Principal, user_id: int, active: bool) -> User:
+def set_user_active(
+    session: Session, *, principal: Principal, user_id: int, active: bool, reason: str | None = None
+) -> User:
+    """Deactivating locks a person out (and ends their sessions): it needs a reason, kept in the audit entry."""
     user = get_user(session, principal=principal, user_id=user_id)
     for m in user.memberships:
         principal.require("users.manage", m.org_id)
+    details: dict[str, object] = {}
+    if not active:
+        details["reason"] = audit.require_reason(reason, doing=_("deactivating a user"))
+    elif reason and reason.strip():
+        details["reason"] = reason.strip()[: audit.REASON_MAX]
     user.active = active
     if not active:
         for login in session.scalars(select(LoginSession).where(LoginSession.user_id == user.id)):
@@ -253,6 +262,7 @@ def set_user_active(session: Session, *, principal: Principal, user_id: int, act
         object_type="user",
         object_id=user.id,
         org_id=user.memberships[0].org_id if user.memberships else None,
+        details=details,
     )
     return user
 
@@ -385,10 +395,12 @@ def list_tokens(session: Session, *, principal: Principal) -> Sequence[ApiToken]
     return session.scalars(query).all()
 
 
-def revoke_token(session: Session, *, principal: Principal, token_id: int) -> ApiToken:
+def revoke_token(session: Session, *, principal: Principal, token_id: int, reason: str | None) -> ApiToken:
+    """Revoking cuts a sensor off at once: it needs a reason, kept in the audit entry."""
     token = session.get(ApiToken, token_id)
     if token is None or not principal.can("tokens.manage", token.org_id):
         raise NotFound(f"token {token_id} not found")
+    why = audit.require_reason(reason, doing=_("revoking a token"))
     token.revoked_at = token.revoked_at or utcnow()
     audit.record(
         session,
@@ -397,6 +409,7 @@ def revoke_token(session: Session, *, principal: Principal, token_id: int) -> Ap
         object_type="token",
         object_id=token.id,
         org_id=token.org_id,
+        details={"reason": why},
     )
     return token
 

@@ -296,11 +296,17 @@ def comments_of(session: Session, *, principal: Principal, alert_id: int) -> Seq
 # --- triage --------------------------------------------------------------------------------------------
 
 
+def get_to_triage(session: Session, *, principal: Principal, alert_id: int) -> Alert:
+    """An alert the caller may triage (e.g. to show the confirmation page before closing it)."""
+    alert = get(session, principal=principal, alert_id=alert_id)
+    principal.require("alerts.triage", alert.org_id)
+    return alert
+
+
 def assignees_for(session: Session, *, principal: Principal, alert_id: int) -> Sequence[User]:
     """The people this alert may be given to: whoever may triage its organisation (national analysts, that
     ministry's officers...), and only for a caller who may triage it."""
-    alert = get(session, principal=principal, alert_id=alert_id)
-    principal.require("alerts.triage", alert.org_id)
+    alert = get_to_triage(session, principal=principal, alert_id=alert_id)
     return holders_of(session, action="alerts.triage", orgs=frozenset({alert.org_id}))
 
 
@@ -334,7 +340,9 @@ def triage(session: Session, *, principal: Principal, alert_id: int, action: Tri
     elif action.action == "close":
         _require_status(alert, {AlertStatus.NEW, AlertStatus.ACKNOWLEDGED})
         if action.resolution is None:
-            raise ValidationFailed("closing needs a resolution", where="resolution")
+            raise ValidationFailed(_("closing needs a resolution"), where="resolution")
+        # Closing takes the alert off everyone's queue: the reason (the comment) is required and audited.
+        details["reason"] = audit.require_reason(action.comment, doing=_("closing an alert"), where="comment")
         alert.status, alert.resolution = AlertStatus.CLOSED.value, action.resolution.value
         details["resolution"] = action.resolution.value
     elif action.action == "reopen":
@@ -437,5 +445,5 @@ def close_by_producer(session: Session, *, alert: Alert, resolution: Resolution,
     return alert
 
 
-def close_as(resolution: Resolution) -> TriageAction:
-    return TriageAction(action="close", resolution=resolution)
+def close_as(resolution: Resolution, *, reason: str) -> TriageAction:
+    return TriageAction(action="close", resolution=resolution, comment=reason)

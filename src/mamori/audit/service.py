@@ -10,6 +10,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mamori.audit.models import AuditEntry
+from mamori.core.errors import ValidationFailed
+from mamori.i18n import _
+
+REASON_MAX = 2000  # what an audit entry keeps of a reason
+
+
+def require_reason(text: str | None, *, doing: str, where: str = "reason") -> str:
+    """The reason for a destructive action (closing, deleting, revoking, deactivating), stripped; refused when
+    blank, so nothing is changed without one. ``doing`` names the action for the person reading the error."""
+    reason = (text or "").strip()
+    if not reason:
+        raise ValidationFailed(_("%(doing)s needs a reason", doing=doing), where=where)
+    return reason[:REASON_MAX]
 
 
 def record(

@@ -225,18 +225,32 @@ def alert_detail(alert_id: int, request: Request, session: DbSession, principal:
 @router.post("/alerts/{alert_id}/actions")
 def alert_action(
     alert_id: int,
+    request: Request,
     session: DbSession,
     principal: UserCaller,
-    action: Annotated[str, Form()],
-    resolution: Annotated[str, Form()] = "",
+    action: Annotated[str, Form(max_length=20)],
+    resolution: Annotated[str, Form(max_length=30)] = "",
     comment: Annotated[str, Form(max_length=10_000)] = "",
-    assignee_id: Annotated[str, Form()] = "",
+    assignee_id: Annotated[str, Form(max_length=12)] = "",
+    confirmed: Annotated[str, Form(max_length=3)] = "",
 ) -> Response:
+    if action == "close" and confirmed != "yes":
+        # Closing is destructive: first a page saying what will happen, asking for the resolution and a reason.
+        alert = alerts.get_to_triage(session, principal=principal, alert_id=alert_id)
+        return page(
+            request,
+            "alert_close.html",
+            principal,
+            alert=alert,
+            resolutions=list(Resolution),
+            chosen=resolution,
+            reason=comment,
+        )
     triage = TriageAction.model_validate(
         {
             "action": action,
             "resolution": resolution or None,
-            "comment": comment or None,
+            "comment": comment.strip() or None,
             "assignee_id": assignee_id or None,
         }
     )

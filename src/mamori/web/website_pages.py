@@ -1,4 +1,4 @@
-"""Console pages of the website watch: the status wall, one site's detail, approve and check-now forms.
+"""Console pages of the website watch: the status wall, one site's detail, approve, check-now and delete forms.
 
 A watched page is hostile content. It is shown only as escaped text (the side-by-side diff), or as its
 source in a sandboxed frame served as ``text/plain`` under ``Content-Security-Policy: sandbox``, so nothing
@@ -236,3 +236,21 @@ def source(site_id: int, which: str, session: DbSession, principal: UserCaller, 
     else:
         data = service.snapshot_bytes(session, principal=principal, site_id=site_id, sha256=which, stores=stores)
     return Response(data or b"", media_type="text/plain; charset=utf-8", headers=SANDBOXED)
+
+
+@router.post("/websites/{site_id}/delete")
+def delete(
+    site_id: int,
+    request: Request,
+    session: DbSession,
+    principal: UserCaller,
+    reason: Annotated[str, Form(max_length=2000)] = "",
+    confirmed: Annotated[str, Form(max_length=3)] = "",
+) -> Response:
+    """Deleting ends the watch for good: first a page saying so, asking for a reason; then the service deletes
+    (and refuses without a reason)."""
+    if confirmed != "yes":
+        site = service.get_to_manage(session, principal=principal, site_id=site_id)
+        return page(request, "website_delete.html", principal, site=site, reason=reason)
+    service.delete(session, principal=principal, site_id=site_id, reason=reason)
+    return back("/websites")

@@ -203,10 +203,18 @@ def update(session: Session, *, principal: Principal, site_id: int, data: Websit
     return site
 
 
-def delete(session: Session, *, principal: Principal, site_id: int) -> None:
-    """Checks, snapshot rows and approvals go with the site; the audit log and stored blobs remain."""
+def get_to_manage(session: Session, *, principal: Principal, site_id: int) -> Website:
+    """A site the caller may change (e.g. to show the confirmation page before deleting it)."""
     site = get(session, principal=principal, site_id=site_id)
     principal.require("websites.manage", site.org_id)
+    return site
+
+
+def delete(session: Session, *, principal: Principal, site_id: int, reason: str | None) -> None:
+    """Checks, snapshot rows and approvals go with the site; the audit log and stored blobs remain.
+    Deleting ends the watch for good, so it needs a reason, kept in the audit entry."""
+    site = get_to_manage(session, principal=principal, site_id=site_id)
+    why = audit.require_reason(reason, doing=_("deleting a website"))
     audit.record(
         session,
         actor=principal.name,
@@ -214,7 +222,7 @@ def delete(session: Session, *, principal: Principal, site_id: int) -> None:
         object_type="website",
         object_id=site.id,
         org_id=site.org_id,
-        details={"name": site.name, "url": site.url},
+        details={"name": site.name, "url": site.url, "reason": why},
     )
     _announce(session, site, "deleted")
     session.delete(site)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from mamori.accounts import service as accounts
 from mamori.accounts.schemas import OrgIn, OrgOut, PersonOut, TokenCreated, TokenIn, TokenOut, UserIn, UserOut
@@ -14,6 +14,11 @@ router = APIRouter(tags=["accounts"])
 
 class ActiveIn(BaseModel):
     active: bool
+    reason: str | None = Field(default=None, max_length=2000, description="Required when deactivating.")
+
+
+class RevokeIn(BaseModel):
+    reason: str = Field(max_length=2000, description="Why the token is revoked; kept in the audit log.")
 
 
 @router.get("/orgs")
@@ -64,7 +69,9 @@ def create_user(data: UserIn, session: DbSession, principal: UserCaller) -> User
 @router.post("/users/{user_id}/active")
 def set_active(user_id: int, data: ActiveIn, session: DbSession, principal: UserCaller) -> UserOut:
     """Deactivate (or reactivate) a user: a deactivated user can no longer log in. Audited."""
-    user = accounts.set_user_active(session, principal=principal, user_id=user_id, active=data.active)
+    user = accounts.set_user_active(
+        session, principal=principal, user_id=user_id, active=data.active, reason=data.reason
+    )
     return UserOut.model_validate(user)
 
 
@@ -84,6 +91,7 @@ def create_token(data: TokenIn, session: DbSession, principal: UserCaller) -> To
 
 
 @router.post("/tokens/{token_id}/revoke")
-def revoke_token(token_id: int, session: DbSession, principal: UserCaller) -> TokenOut:
-    """Revoke an API token at once; it can never be used again. Audited."""
-    return TokenOut.model_validate(accounts.revoke_token(session, principal=principal, token_id=token_id))
+def revoke_token(token_id: int, data: RevokeIn, session: DbSession, principal: UserCaller) -> TokenOut:
+    """Revoke an API token at once; it can never be used again. The body's ``reason`` is required and audited."""
+    token = accounts.revoke_token(session, principal=principal, token_id=token_id, reason=data.reason)
+    return TokenOut.model_validate(token)

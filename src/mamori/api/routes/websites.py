@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from mamori.api.deps import Caller, DbSession, PlatformDep
 from mamori.websites import service
@@ -48,6 +48,10 @@ class ChecksPage(BaseModel):
     uptime_7d: float | None
     latency: list[LatencyOut]
     items: list[CheckOut]
+
+
+class DeleteIn(BaseModel):
+    reason: str = Field(max_length=2000, description="Why the website is no longer watched; kept in the audit log.")
 
 
 class WebsiteDetail(WebsiteOut):
@@ -92,9 +96,9 @@ def update_website(site_id: int, data: WebsiteUpdate, session: DbSession, princi
 
 
 @router.delete("/{site_id}", status_code=204)
-def delete_website(site_id: int, session: DbSession, principal: Caller) -> Response:
-    """Stop watching a website and delete it with its history. Audited."""
-    service.delete(session, principal=principal, site_id=site_id)
+def delete_website(site_id: int, data: DeleteIn, session: DbSession, principal: Caller) -> Response:
+    """Stop watching a website and delete it with its history. The JSON body's ``reason`` is required and audited."""
+    service.delete(session, principal=principal, site_id=site_id, reason=data.reason)
     return Response(status_code=204)
 
 
