@@ -184,8 +184,9 @@ def test_every_sigmahq_rule_tells_its_actor_fields_apart(tmp_path_factory: pytes
         if not engine.correlations.emits(plan):
             continue
         for name in sorted(((plan.reads or frozenset()) | set(plan.fields)) & TELLS_ACTORS_APART):
-            one = detection(plan, {name: "198.51.100.1", "host": "ws1"}, org="mof")
-            two = detection(plan, {name: "198.51.100.2", "host": "ws1"}, org="mof")
+            # the machine is the same in both (unless it is the field under test: then it is what differs)
+            one = detection(plan, {"host": "ws1", name: "198.51.100.1"}, org="mof")
+            two = detection(plan, {"host": "ws1", name: "198.51.100.2"}, org="mof")
             assert dedup_key(one) != dedup_key(two), f"{plan.path}: {name} does not tell actors apart"
             checked += 1
     assert checked > 100  # SigmaHQ rules read these fields by the hundred: a walk that found none is broken

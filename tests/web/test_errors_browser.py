@@ -50,7 +50,7 @@ def test_a_refused_org_form_comes_back_filled_in(page: Any, server: Server) -> N
     assert form.locator("input[name=name]").input_value() == "Ministry of Typed Words"
     assert form.locator("input[name=org_id]").input_value() == "Not A Slug!"
     assert page.locator("form[action='/logout'] button").is_visible()
-    assert page.locator("header nav a", has_text="Alerts").is_visible()
+    assert page.locator("header nav").get_by_role("link", name="Alerts", exact=True).is_visible()
 
 
 def test_a_refused_comment_keeps_its_words(page: Any, server: Server) -> None:

@@ -234,6 +234,15 @@ def alert_action(
     assignee_id: Annotated[str, Form(max_length=12)] = "",
     confirmed: Annotated[str, Form(max_length=3)] = "",
 ) -> Response:
+    # Validated first: an unknown action or resolution is refused before any page, the confirmation included.
+    triage = TriageAction.model_validate(
+        {
+            "action": action,
+            "resolution": resolution or None,
+            "comment": comment.strip() or None,
+            "assignee_id": assignee_id or None,
+        }
+    )
     if action == "close" and confirmed != "yes":
         # Closing is destructive: first a page saying what will happen, asking for the resolution and a reason.
         alert = alerts.get_to_triage(session, principal=principal, alert_id=alert_id)
@@ -246,14 +255,6 @@ def alert_action(
             chosen=resolution,
             reason=comment,
         )
-    triage = TriageAction.model_validate(
-        {
-            "action": action,
-            "resolution": resolution or None,
-            "comment": comment.strip() or None,
-            "assignee_id": assignee_id or None,
-        }
-    )
     alerts.triage(session, principal=principal, alert_id=alert_id, action=triage)
     return back(f"/alerts/{alert_id}")
 

@@ -158,6 +158,13 @@ def refill(html: str, *, action: str, typed: Typed, problem: Problem) -> str | N
             _put_back(element, typed[name])
     note = lxml.html.fragment_fromstring('<p class="error form-error" role="alert" id="form-error"></p>')
     note.text = f"{problem.title}: {problem.body.message}"
+    incident_id = getattr(problem.exc, "incident_id", None)
+    if isinstance(incident_id, int):  # a refusal naming an incident leads to it (one alert, one incident)
+        link = lxml.html.fragment_fromstring('<a class="button" id="error-incident"></a>')
+        link.set("href", f"/incidents/{incident_id}")
+        link.text = _("Go to incident #%(id)s", id=incident_id)
+        note.append(link)
+        link.tail = ""
     form.insert(0, note)
     out = lxml.html.tostring(doc, encoding="unicode", doctype="<!doctype html>")
     return re.sub(r"<svg([^>]*) viewbox=", r"<svg\1 viewBox=", out)  # the HTML parser lower-cases SVG's attribute
