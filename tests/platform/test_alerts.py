@@ -175,3 +175,14 @@ def test_a_later_batch_announces_a_repeat_once_per_alert(db: Database) -> None:
         changes = [m.payload["change"] for m in s.scalars(select(OutboxMessage).order_by(OutboxMessage.id))]
         assert changes == ["created", "repeat"]
         assert s.scalar(select(func.count()).select_from(AlertDetection)) == 3
+
+
+def test_the_source_address_is_found_whatever_the_log_source_calls_it() -> None:
+    """The dashboard's top sources and the live feed: a correlation over web logs names `c-ip`, a Windows
+    logon `IpAddress`; both are attackers' addresses (they were missing from "top sources")."""
+    assert alerts.source_address({"c-ip": "5.188.206.74"}) == "5.188.206.74"
+    assert alerts.source_address({"IpAddress": "203.0.113.9", "TargetUserName": "admin"}) == "203.0.113.9"
+    assert alerts.source_address({"src_ip": "198.51.100.1", "c-ip": "5.188.206.74"}) == "198.51.100.1"
+    assert alerts.source_address({"IpAddress": "-", "SourceIp": "192.0.2.4"}) == "192.0.2.4"
+    assert alerts.source_address({"IpAddress": "-"}) is None
+    assert alerts.source_address({"TargetUserName": "admin"}) is None

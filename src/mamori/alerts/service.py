@@ -37,10 +37,19 @@ class Folded:
     created: bool
 
 
+# Where each producer puts the address an attack came from, by the Sigma taxonomy's field names: the network
+# taxonomy, web server logs (W3C `c-ip`), Windows logons (`IpAddress`), Sysmon network events (`SourceIp`), and
+# the platform's own entities. The first present wins; `-` (a local logon) is no address.
+SOURCE_ADDRESS_FIELDS = ("src_ip", "client_ip", "c-ip", "IpAddress", "SourceIp", "SourceAddress", "src")
+
+
 def source_address(entities: dict[str, Any]) -> str | None:
-    """The attacking address, whichever producer named it (web logs say client_ip, Windows logs src_ip)."""
-    value = entities.get("src_ip") or entities.get("client_ip")
-    return str(value) if value else None
+    """The attacking address, whichever producer named it and whatever its log source calls it."""
+    for name in SOURCE_ADDRESS_FIELDS:
+        value = entities.get(name)
+        if value not in (None, "", "-") and not isinstance(value, dict | list):
+            return str(value)
+    return None
 
 
 def dedup_key(d: Detection) -> str:
