@@ -28,7 +28,7 @@ from mamori.storage.db import Database
 from tests.conftest import login
 from tests.incidents.conftest import user_id, who
 
-CLOSE = TransitionIn(phase=Phase.CLOSED, resolution=Resolution.RESOLVED, note="site restored")
+CLOSE = TransitionIn(phase=Phase.CLOSED, resolution=Resolution.RESOLVED, note="site restored", reason="restored")
 
 
 def deployed_incident(s: Session, org: str = "mofa") -> tuple[int, int, int]:
@@ -58,7 +58,7 @@ def test_closing_releases_deployed_responders_and_ends_their_access(tenants: Dat
             s,
             principal=who(s, "org_officer-mofa"),
             incident_id=waiting.id,
-            data=TransitionIn(phase=Phase.CLOSED, resolution=Resolution.DUPLICATE),
+            data=TransitionIn(phase=Phase.CLOSED, resolution=Resolution.DUPLICATE, reason="same as the portal one"),
         )
     with tenants.session() as s:
         me = who(s, "responder-mof")
@@ -176,7 +176,8 @@ def test_the_api_closes_lists_closed_and_refuses_a_reopen_without_reason(
     client.cookies.clear()
     login(client, "org_officer-mof")
     closed = client.post(
-        f"/api/v1/incidents/{incident_id}/transition", json={"phase": "closed", "resolution": "resolved"}
+        f"/api/v1/incidents/{incident_id}/transition",
+        json={"phase": "closed", "resolution": "resolved", "reason": "restored"},
     )
     assert closed.status_code == 200, closed.text
     listed = client.get("/api/v1/incidents", params={"phase": "closed", "q": "portal", "closed_from": "2000-01-01"})
@@ -206,3 +207,49 @@ def test_the_closed_list_page_refuses_bad_filters_clearly(client: TestClient, pl
         got = client.get("/incidents/closed", params=params)
         assert got.status_code == 422 and "<b>x</b>" not in got.text, (params, got.status_code)
     assert client.get("/incidents/closed", params={"q": "<script>x</script>"}).status_code == 200
+
+
+def test_the_api_refuses_to_close_without_a_reason_and_changes_nothing(client: TestClient, platform: Platform) -> None:
+    with platform.db.session() as s:
+        incident_id, deployment_id, _ = deployed_incident(s, org="mof")
+        officer = who(s, "org_officer-mof")
+        waiting = response.request(s, principal=officer, incident_id=incident_id, data=RequestIn(reason="more help"))
+    login(client, "org_officer-mof")
+    url = f"/api/v1/incidents/{incident_id}/transition"
+    for body in ({}, {"reason": ""}, {"reason": "   "}):
+        refused = client.post(url, json={"phase": "closed", "resolution": "resolved", **body})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"] == "ReasonRequired" and refused.json()["where"] == "reason"
+        assert refused.json()["message"] == "closing an incident needs a reason"
+    with platform.db.session() as s:
+        incident = s.get(Incident, incident_id)
+        assert incident is not None and incident.phase == "triage" and incident.closed_at is None
+        deployment = s.get(Deployment, deployment_id)
+        assert deployment is not None and deployment.released_at is None  # the responder is still deployed
+        assert s.scalar(select(func.count()).where(AccessGrant.revoked_at.is_(None))) == 1
+        assert s.get(AssistanceRequest, waiting.id).status == "requested"  # type: ignore[union-attr]
+        assert s.scalar(select(func.count()).where(AuditEntry.action == "incident.transition")) == 0
+    client.cookies.clear()
+    login(client, "responder-mof")
+    assert client.get(f"/api/v1/incidents/{incident_id}").status_code == 200  # access not ended
+
+
+def test_the_api_closes_with_a_reason_kept_in_audit_and_timeline(client: TestClient, platform: Platform) -> None:
+    with platform.db.session() as s:
+        incident_id, deployment_id, _ = deployed_incident(s, org="mof")
+    login(client, "org_officer-mof")
+    closed = client.post(
+        f"/api/v1/incidents/{incident_id}/transition",
+        json={"phase": "closed", "resolution": "resolved", "reason": " Site restored, admin behind VPN ", "note": "ok"},
+    )
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["phase"] == "closed" and closed.json()["resolution"] == "resolved"
+    with platform.db.session() as s:
+        entry = s.scalar(select(AuditEntry).where(AuditEntry.action == "incident.transition"))
+        assert entry is not None and entry.actor == "org_officer-mof"
+        assert entry.details["to"] == "closed" and entry.details["reason"] == "Site restored, admin behind VPN"
+        officer = who(s, "org_officer-mof")
+        texts = [e.text for e in timeline.list_(s, principal=officer, incident_id=incident_id)]
+        assert "Phase triage → closed as resolved, reason: Site restored, admin behind VPN: ok" in texts
+        deployment = s.get(Deployment, deployment_id)
+        assert deployment is not None and deployment.released_at is not None

@@ -152,13 +152,15 @@ def test_a_defacement_from_alert_to_closed_incident(client: TestClient, platform
     assert ok(client.get("/api/v1/incidents"))["items"] == []
 
     login(client, "org_officer-mofa")
-    closed = ok(client.post(f"/api/v1/incidents/{iid}/transition", json={"phase": "closed", "resolution": "resolved"}))
+    close = {"phase": "closed", "resolution": "resolved", "reason": "site restored, patched"}
+    closed = ok(client.post(f"/api/v1/incidents/{iid}/transition", json=close))
     assert closed["closed_at"] and closed["recovered_at"] and closed["contained_at"]
     assert [m["id"] for m in ok(client.get("/api/v1/measures?open_only=true"))] == [measure["id"]]
     ok(client.post(f"/api/v1/measures/{measure['id']}/done", json={"note": "monthly patching in place"}))
     assert ok(client.get("/api/v1/measures?open_only=true")) == []
     story = client.get(f"/api/v1/incidents/{iid}/narrative").text
-    assert "Phase post_incident → closed as resolved" in story and "Measure done" in story
+    assert "Phase post_incident → closed as resolved, reason: site restored, patched" in story
+    assert "Measure done" in story
     metrics = ok(client.get("/api/v1/incidents/metrics"))
     assert metrics[0]["org_id"] == "mofa" and metrics[0]["category"] == "defacement"
     with platform.db.session() as s:

@@ -73,14 +73,15 @@ def test_transitions_are_audited_and_on_the_timeline(tenants: Database) -> None:
             s,
             principal=officer,
             incident_id=inc.id,
-            data=TransitionIn(phase=Phase.CLOSED, resolution=Resolution.RESOLVED),
+            data=TransitionIn(phase=Phase.CLOSED, resolution=Resolution.RESOLVED, reason="blocked at the gateway"),
         )
         assert inc.phase == "closed" and inc.closed_at is not None and inc.acknowledged_at is not None
         actions = s.scalars(select(AuditEntry.details).where(AuditEntry.action == "incident.transition")).all()
         assert [a["to"] for a in actions] == ["containment", "closed"]
         texts = [e.text for e in timeline.list_(s, principal=officer, incident_id=inc.id)]
         assert "Phase triage → containment: blocking" in texts
-        assert "Phase containment → closed as resolved" in texts
+        assert "Phase containment → closed as resolved, reason: blocked at the gateway" in texts
+        assert actions[-1]["reason"] == "blocked at the gateway"
 
 
 def test_recategorising_applies_the_new_playbook(tenants: Database) -> None:

@@ -44,10 +44,19 @@ def test_milestones_are_set_once_when_first_reached() -> None:
 
 def test_a_false_positive_closed_from_triage_reaches_no_milestone() -> None:
     i = incident(Phase.TRIAGE)
-    workflow.apply(i, workflow.check(i, Phase.CLOSED, Resolution.FALSE_POSITIVE), NOW)
+    workflow.apply(i, workflow.check(i, Phase.CLOSED, Resolution.FALSE_POSITIVE, "a scanner we run"), NOW)
     assert i.contained_at is None and i.recovered_at is None and i.resolution == "false_positive"
     workflow.apply(i, workflow.check(i, Phase.TRIAGE, None, "the same defacement came back"), NOW)
     assert i.resolution is None and i.closed_at is None
+
+
+def test_closing_needs_a_reason_too() -> None:
+    for source in workflow.ACTIVE:
+        for reason in ("", "   "):
+            with pytest.raises(ReasonRequired, match="closing an incident needs a reason") as refused:
+                workflow.check(incident(source), Phase.CLOSED, Resolution.RESOLVED, reason)
+            assert refused.value.where == "reason"
+    assert workflow.check(incident(Phase.RECOVERY), Phase.CLOSED, Resolution.RESOLVED, " done ").reason == "done"
 
 
 def test_reopening_needs_a_reason_and_the_usual_move_is_forward() -> None:

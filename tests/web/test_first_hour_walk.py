@@ -1,6 +1,7 @@
 """The first-hour walk in Chromium, using only what the console shows (names, labels, links - never ids):
 
-defacement alert → incident → request assistance → approve → deploy → evidence → measure → report → close.
+defacement alert → incident → request assistance → approve → deploy → evidence → measure → report → close
+(confirmed on its own page, with a reason).
 
 The alert is real: a loopback site defaced after its first check, found by the server's own website watch
 ("Check now" clicked in the console). Setup outside the browser is limited to what an administrator does
@@ -211,6 +212,14 @@ def test_defacement_alert_to_closed_incident_by_names_only(
     page.locator("#transition input[name=note]").fill("Restored from the known-good copy; admin moved behind VPN")
     page.locator("#transition").get_by_role("button", name=re.compile("Move|Close")).click()
     page.wait_for_load_state()
+    # Closing asks first, saying who loses access, and wants a reason.
+    assert page.get_by_role("heading", name=f"Close incident {card}?").is_visible(), page.inner_text("main")
+    assert f"will be released and lose access to it: {RESPONDER}." in page.inner_text("main")
+    assert page.get_by_label("Resolution").input_value() == "resolved"
+    page.get_by_label(re.compile("^Reason for closing")).fill("Defacement removed, CMS patched, admin behind VPN")
+    shot(page, "walk-09-close-confirm")
+    page.get_by_role("button", name=f"Close incident {card}").click()
+    page.wait_for_load_state()
     assert "closed" in page.inner_text("#phase .current"), page.inner_text("main")
-    shot(page, "walk-09-closed")
+    shot(page, "walk-10-closed")
     assert page.dialogs == []

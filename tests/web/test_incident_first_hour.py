@@ -1,5 +1,6 @@
 """A real user's first hour with incidents, in Chromium: an escalated alert links to its one incident (and is
-not offered a second), closing ends deployments, closed incidents are found again, reopening needs a reason."""
+not offered a second), closing asks for confirmation and a reason and ends deployments, closed incidents are found
+again, reopening needs a reason."""
 
 from __future__ import annotations
 
@@ -134,8 +135,33 @@ def test_closing_releases_the_responder_and_the_incident_is_found_among_the_clos
     assert "releases the 1 responder(s)" in page.inner_text("#close-warning")
     page.select_option("#next-phase", "closed")
     page.select_option("#transition select[name=resolution]", "resolved")
+    page.click("#btn-move")  # Move → closed only asks: a page saying what closing will do
+    assert page.inner_text("h1") == f"Close incident #{incident_id}?"
+    effects = page.inner_text("#close-effects")
+    assert "closed with resolution resolved" in effects
+    assert "1 deployed responder(s) will be released and lose access to it: responder-ncc." in effects
+    assert page.eval_on_selector("#close-resolution", "s => s.value") == "resolved"
+    shot(page, "incident-close-confirm")
+    page.click("#close-confirm >> text=Cancel")  # not confirmed: nothing changed
+    page.wait_for_url(f"{server.url}/incidents/{incident_id}")
+    assert page.inner_text("#phase .current") == "triage"
+    assert "releases the 1 responder(s)" in page.inner_text("#close-warning")
+
+    page.select_option("#next-phase", "closed")
     page.click("#btn-move")
+    page.select_option("#close-resolution", "resolved")
+    page.click("#btn-close-confirm")  # the browser asks for the reason before sending anything
+    assert page.eval_on_selector("#close-reason", "t => t.validity.valueMissing") is True
+    page.eval_on_selector("#close-reason", "t => t.removeAttribute('required')")
+    page.click("#btn-close-confirm")  # a form without the browser's check is refused by the server, clearly
+    assert "closing an incident needs a reason" in page.inner_text("main")
+    page.go_back()
+    page.fill("#close-reason", "Portal restored from the known-good copy")
+    page.click("#btn-close-confirm")
+    page.wait_for_url(f"{server.url}/incidents/{incident_id}")
     assert "closed (resolved)" in page.inner_text("#phase")
+    page.click("#tab-timeline")
+    assert "closed as resolved, reason: Portal restored from the known-good copy" in page.inner_text("#timeline")
     page.click("#tab-response")
     assert "released" in page.inner_text("#deployments")
 
@@ -177,6 +203,10 @@ def test_move_defaults_forward_and_reopening_asks_for_a_reason(page: Any, server
     assert page.eval_on_selector("#next-phase", "s => s.value") == "closed"
     page.select_option("#transition select[name=resolution]", "resolved")
     page.click("#btn-move")
+    assert "No responder is deployed on it." in page.inner_text("#close-effects")
+    page.fill("#close-reason", "false alarm after all")
+    page.click("#btn-close-confirm")
+    page.wait_for_url(f"{server.url}/incidents/{incident_id}")
     assert page.locator("#transition").count() == 0  # a closed incident offers no one-click move …
     page.click("#btn-reopen")  # … and the browser asks for the reason before sending anything
     assert page.eval_on_selector("#reopen-reason", "t => t.validity.valueMissing") is True

@@ -27,6 +27,13 @@ class RosterEntry(BaseModel):
     reasons: list[str] = Field(default_factory=list)
 
 
+class ClosingPreview(BaseModel):
+    """What closing an incident will do, shown before anyone confirms it."""
+
+    responders: list[str] = Field(description="Names of the responders deployed now: released, their access ends.")
+    waiting: int = Field(description="Assistance requests still waiting for a decision: withdrawn.")
+
+
 class RequestIn(BaseModel):
     reason: str = Field(min_length=1, max_length=10_000)
     skills: list[str] = Field(default_factory=list, max_length=20)

@@ -18,11 +18,12 @@ from mamori.accounts.principal import PERMISSIONS, Principal
 from mamori.cases import roster
 from mamori.cases.enums import RequestStatus
 from mamori.cases.models import AssistanceRequest, Deployment, ResponderProfile
-from mamori.cases.schemas import DecisionIn, RequestIn, RosterEntry
+from mamori.cases.schemas import ClosingPreview, DecisionIn, RequestIn, RosterEntry
 from mamori.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from mamori.incidents import access, notifications, timeline
+from mamori.incidents import access, notifications, timeline, workflow
 from mamori.incidents import service as incidents
 from mamori.incidents.enums import EntryKind, Phase
+from mamori.incidents.errors import TransitionRefused
 from mamori.incidents.models import Incident
 from mamori.incidents.schemas import TransitionIn
 from mamori.storage.db import utcnow
@@ -283,7 +284,8 @@ def _end_deployment(
 
 
 def transition(session: Session, *, principal: Principal, incident_id: int, data: TransitionIn) -> Incident:
-    """Move an incident through its phases; closing it ends the response on it (see `end_response`).
+    """Move an incident through its phases; closing it (with a resolution and a reason) ends the response on it
+    (see `end_response`).
 
     The one entry point for phase changes of the API and the console: the incidents layer cannot reach
     deployments (they live here, above it), and a closed incident must leave nobody deployed on it."""
@@ -300,22 +302,36 @@ def deployed_on(session: Session, *, principal: Principal, incident_id: int) -> 
     return int(session.scalar(query) or 0)
 
 
+def closing_preview(session: Session, *, principal: Principal, incident_id: int) -> ClosingPreview:
+    """What closing would do (the console's confirmation page), refused like the move itself would be: only
+    for those who may manage the incident, and only while it is open."""
+    incident = access.get(session, principal=principal, incident_id=incident_id, action="incidents.manage")
+    if Phase.CLOSED not in workflow.allowed_next(Phase(incident.phase)):
+        raise TransitionRefused(f"incident {incident.id} is closed already", where="phase")
+    names = responder_names(session, deployments=_deployed(session, incident))
+    return ClosingPreview(responders=sorted(names.values()), waiting=len(_waiting(session, incident)))
+
+
+def _deployed(session: Session, incident: Incident) -> Sequence[Deployment]:
+    query = select(Deployment).where(Deployment.incident_id == incident.id, Deployment.released_at.is_(None))
+    return session.scalars(query.order_by(Deployment.id)).all()
+
+
+def _waiting(session: Session, incident: Incident) -> Sequence[AssistanceRequest]:
+    query = select(AssistanceRequest).where(
+        AssistanceRequest.incident_id == incident.id, AssistanceRequest.status == RequestStatus.REQUESTED.value
+    )
+    return session.scalars(query.order_by(AssistanceRequest.id)).all()
+
+
 def end_response(session: Session, *, principal: Principal, incident: Incident) -> tuple[int, int]:
     """The incident was closed: release every responder still deployed (their access ends with it) and
     withdraw requests still waiting for a decision. Returns (released, withdrawn); each step is audited."""
     why = f"incident {incident.id} closed"
-    active = session.scalars(
-        select(Deployment)
-        .where(Deployment.incident_id == incident.id, Deployment.released_at.is_(None))
-        .order_by(Deployment.id)
-    ).all()
+    active = _deployed(session, incident)
     for deployment in active:
         _end_deployment(session, principal=principal, deployment=deployment, incident=incident, why=why)
-    waiting = session.scalars(
-        select(AssistanceRequest).where(
-            AssistanceRequest.incident_id == incident.id, AssistanceRequest.status == RequestStatus.REQUESTED.value
-        )
-    ).all()
+    waiting = _waiting(session, incident)
     for row in waiting:
         row.status, row.decided_by, row.decided_at = RequestStatus.CLOSED.value, principal.name, utcnow()
         row.decision_note = f"withdrawn: {why}"

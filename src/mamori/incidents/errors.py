@@ -10,7 +10,7 @@ class TransitionRefused(Conflict):
 
 
 class ReasonRequired(ValidationFailed):
-    """The change undoes a decision (reopening a closed incident) and must say why."""
+    """The change is destructive or undoes a decision (closing an incident, reopening it) and must say why."""
 
 
 class EvidenceTampered(Conflict):

@@ -35,7 +35,9 @@ class TransitionIn(BaseModel):
     phase: Phase
     resolution: Resolution | None = None
     note: str = Field(default="", max_length=5_000)
-    reason: str = Field(default="", max_length=5_000, description="Why; required to reopen a closed incident.")
+    reason: str = Field(
+        default="", max_length=5_000, description="Why; required to close an incident and to reopen a closed one."
+    )
 
 
 class IncidentFilter(BaseModel):

@@ -311,6 +311,8 @@ def transition(
     suffix = f" as {move.resolution.value}" if move.resolution else ""
     note = f": {data.note}" if data.note else ""
     text = f"Phase {move.source.value} → {move.target.value}{suffix}{note}"
+    if move.closes:
+        text = f"Phase {move.source.value} → {move.target.value}{suffix}, reason: {move.reason}{note}"
     if move.reopens:
         text = f"Reopened ({move.source.value} → {move.target.value}), reason: {move.reason}{note}"
     timeline.record(

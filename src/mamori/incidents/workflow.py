@@ -1,8 +1,9 @@
 """The NIST phase state machine: which phase may follow which, and which timestamps a move sets.
 
 Phases usually move forward one step; going back one step (containment failed, the site was re-defaced) is
-allowed, and triage may skip straight to closed (a false positive). Closing needs a resolution; reopening a
-closed incident returns it to triage and needs a reason (it undoes a decision someone recorded).
+allowed, and triage may skip straight to closed (a false positive). Closing needs a resolution and a reason (it
+ends the response: responders lose their access); reopening a closed incident returns it to triage and needs a
+reason too (it undoes a decision someone recorded).
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ class Move:
     def reopens(self) -> bool:
         return self.source is Phase.CLOSED
 
+    @property
+    def closes(self) -> bool:
+        return self.target is Phase.CLOSED
+
 
 def check(incident: Incident, target: Phase, resolution: Resolution | None, reason: str = "") -> Move:
     source = Phase(incident.phase)
@@ -56,6 +61,8 @@ def check(incident: Incident, target: Phase, resolution: Resolution | None, reas
         raise TransitionRefused("closing needs a resolution", where="resolution")
     if target is not Phase.CLOSED and resolution is not None:
         raise TransitionRefused("only closing takes a resolution", where="resolution")
+    if target is Phase.CLOSED and not reason.strip():
+        raise ReasonRequired("closing an incident needs a reason", where="reason")
     if source is Phase.CLOSED and not reason.strip():
         raise ReasonRequired("reopening a closed incident needs a reason", where="reason")
     return Move(source, target, resolution, reason.strip())

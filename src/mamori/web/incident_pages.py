@@ -208,16 +208,34 @@ def _tab_data(session: DbSession, principal: UserCaller, incident_id: int, tab: 
 @router.post("/incidents/{incident_id}/transition")
 def transition(
     incident_id: int,
+    request: Request,
     session: DbSession,
     principal: UserCaller,
     phase: Annotated[str, Form()],
     resolution: Annotated[str, Form()] = "",
     note: Annotated[str, Form(max_length=5000)] = "",
     reason: Annotated[str, Form(max_length=5000)] = "",
+    confirmed: Annotated[str, Form(max_length=3)] = "",
 ) -> Response:
+    # Validated first: an unknown phase or resolution is refused before any page, the confirmation included.
     data = TransitionIn.model_validate(
         {"phase": phase, "resolution": resolution or None, "note": note, "reason": reason}
     )
+    if data.phase is Phase.CLOSED and confirmed != "yes":
+        # Closing is destructive (responders lose access): first a page saying what will happen, asking for
+        # the resolution and a reason.
+        preview = response.closing_preview(session, principal=principal, incident_id=incident_id)
+        return page(
+            request,
+            "incident_close.html",
+            principal,
+            incident=incidents.get(session, principal=principal, incident_id=incident_id),
+            preview=preview,
+            resolutions=list(Resolution),
+            chosen=data.resolution.value if data.resolution else "",
+            note=data.note,
+            reason=data.reason,
+        )
     response.transition(session, principal=principal, incident_id=incident_id, data=data)
     return back(f"/incidents/{incident_id}")
 

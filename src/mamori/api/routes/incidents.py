@@ -157,9 +157,9 @@ def update_incident(incident_id: int, data: IncidentUpdate, session: DbSession, 
 
 @router.post("/incidents/{incident_id}/transition")
 def transition(incident_id: int, data: TransitionIn, session: DbSession, principal: Caller) -> IncidentOut:
-    """Move an incident to another phase of its workflow (e.g. containment); closing needs a resolution and
-    ends the response: deployed responders are released and lose access (audited); reopening a closed incident
-    needs a `reason`."""
+    """Move an incident to another phase of its workflow (e.g. containment); closing needs a `resolution` and a
+    `reason` (kept in the timeline and the audit log) and ends the response: deployed responders are released and
+    lose access, waiting assistance requests are withdrawn (audited); reopening a closed incident needs a `reason`."""
     return IncidentOut.model_validate(
         response.transition(session, principal=principal, incident_id=incident_id, data=data)
     )
