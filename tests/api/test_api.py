@@ -162,3 +162,40 @@ def test_organisation_slugs_in_any_case_and_the_people_search(client: TestClient
     assert client.get("/api/v1/users/search", params={"q": "officer"}).json() == []
     login(client, "responder-ncc")
     assert client.get("/api/v1/users/search").status_code == 403
+
+
+ACCESS_LINE = b'203.0.113.5 - - [07/Dec/2026:16:00:00 +0000] "GET /index.html HTTP/1.1" 200 512 "-" "curl/8.5.0"'
+
+
+def test_ingest_takes_the_body_curl_sends_by_default(client: TestClient, platform: Platform) -> None:
+    """`curl --data-binary @access.log` labels the body a form (application/x-www-form-urlencoded); the README's
+    sensor command must work as written (the CSRF check read the body as a form: 500 "Stream consumed")."""
+    token = make_token(platform.db, "mof")
+    for content_type in ("application/x-www-form-urlencoded", "multipart/form-data; boundary=x"):
+        response = client.post(
+            "/api/v1/ingest?format=webaccess",
+            content=b"\n".join([ACCESS_LINE] * 3),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": content_type},
+        )
+        assert response.status_code == 202, (content_type, response.text)
+        assert response.json()["accepted"] == 3
+
+
+def test_a_request_without_a_session_is_refused_before_its_form_is_read(client: TestClient) -> None:
+    response = client.post(
+        "/api/v1/orgs", content=b"a=" + b"x" * 1000, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert response.status_code == 401 and response.json()["error"] == "AuthenticationRequired"
+
+
+def test_times_far_in_the_past_or_future_are_refused_in_words(client: TestClient) -> None:
+    """`0001-01-01T00:00:00+14:00` is a valid datetime that cannot be converted to UTC (it answered 500)."""
+    login(client, "national_analyst-ncc")
+    for since in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "1969-12-31T00:00:00Z"):
+        for path in ("/api/v1/alerts", "/api/v1/events"):
+            response = client.get(path, params={"since": since})
+            assert response.status_code == 422, (path, since, response.text)
+            assert "between 1970 and 9000" in response.text
+        page = client.get("/alerts", params={"since": since})
+        assert page.status_code == 422 and "between 1970 and 9000" in page.text
+    assert client.get("/api/v1/alerts", params={"since": "2026-12-07T16:00:00Z"}).status_code == 200

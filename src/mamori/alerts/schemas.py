@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mamori.alerts.enums import AlertStatus, Resolution
 from mamori.core.severity import Severity
+from mamori.core.times import Instant
 
 
 class AlertOut(BaseModel):
@@ -34,7 +35,7 @@ class AlertFilter(BaseModel):
     min_severity: Severity | None = None
     rule_id: str | None = None
     q: str | None = Field(default=None, max_length=200, description="Substring of the title or an entity.")
-    since: datetime | None = None
+    since: Instant | None = None
     assignee: str | None = Field(
         default=None, pattern=r"^(me|none|\d{1,12})?$", description="'me', 'none' (unassigned) or a user id."
     )

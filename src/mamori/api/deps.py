@@ -47,6 +47,11 @@ async def _form_csrf(request: Request) -> str:
 
 
 async def csrf_token_sent(request: Request) -> str:
+    # Only a cookie-authenticated request has a CSRF token to check. A bearer request's body belongs to its
+    # route (ingest reads it as a stream: curl's default form content type would otherwise be consumed here),
+    # and a request with no session is refused before anything reads its body.
+    if request.headers.get("authorization", "").lower().startswith("bearer ") or SESSION_COOKIE not in request.cookies:
+        return ""
     from_form = await _form_csrf(request)  # read even with the header: the form is kept for the error pages
     return request.headers.get(CSRF_HEADER) or from_form
 

@@ -6,6 +6,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from mamori.core.severity import Severity
+from mamori.core.times import Instant
 from mamori.incidents.enums import Category, ObservableKind, Pap, Phase, Resolution, Tlp
 
 
@@ -83,7 +84,7 @@ class IncidentPage(BaseModel):
 
 class EntryIn(BaseModel):
     text: str = Field(min_length=1, max_length=10_000)
-    event_at: datetime | None = None
+    event_at: Instant | None = None
 
 
 class EntryOut(BaseModel):
@@ -103,7 +104,7 @@ class TaskIn(BaseModel):
     phase: Phase = Phase.TRIAGE
     owner_role: str = Field(default="", max_length=40)
     assignee_id: int | None = None
-    due_at: datetime | None = None
+    due_at: Instant | None = None
 
 
 class TaskAction(BaseModel):

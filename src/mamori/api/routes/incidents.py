@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from mamori.api import errors
 from mamori.api.deps import Caller, DbSession, PlatformDep
 from mamori.cases import service as response
+from mamori.core.times import Instant
 from mamori.incidents import evidence, metrics, observables, tasks, timeline
 from mamori.incidents import service as incidents
 from mamori.incidents.enums import Phase
@@ -183,7 +184,7 @@ def get_timeline(
     incident_id: int,
     session: DbSession,
     principal: Caller,
-    after_at: datetime | None = None,
+    after_at: Instant | None = None,
     after_id: int = 0,
     limit: int = 100,
 ) -> list[EntryOut]:

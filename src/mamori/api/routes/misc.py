@@ -11,6 +11,7 @@ from mamori.alerts import stats
 from mamori.api.deps import Caller, DbSession, PlatformDep, UserCaller
 from mamori.audit import service as audit
 from mamori.core.errors import ValidationFailed
+from mamori.core.times import Instant
 from mamori.ingest import service as ingest
 from mamori.ingest.schemas import DeadLetterOut
 
@@ -51,8 +52,8 @@ def events(
     request: Request,
     principal: Caller,
     platform: PlatformDep,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     org: Annotated[str | None, Query(max_length=64)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
