@@ -101,3 +101,20 @@ def test_deleting_a_website_needs_a_reason(client: TestClient, platform: Platfor
     assert gone.status_code == 204 and client.get(url).status_code == 404
     (entry,) = audited(platform, "website.delete")
     assert entry.details["reason"] == "moved to a new host" and entry.details["name"] == "Portal"
+
+
+def test_pausing_a_websites_watch_needs_a_reason(client: TestClient, platform: Platform) -> None:
+    """`enabled: false` stops the watch as deleting does (a defacement would go unseen): it needs a reason too;
+    resuming and other changes do not."""
+    login(client, "org_officer-mof")
+    site = client.post("/api/v1/websites", json={"org_id": "mof", "name": "Portal", "url": "https://mof.example/"})
+    url = f"/api/v1/websites/{site.json()['id']}"
+    for body in ({"enabled": False}, {"enabled": False, "reason": "  "}):
+        answer = client.patch(url, json=body)
+        assert answer.status_code == 422 and answer.json()["where"] == "reason", answer.text
+        assert client.get(url).json()["enabled"] is True
+    paused = client.patch(url, json={"enabled": False, "reason": "site migrating this weekend"})
+    assert paused.status_code == 200 and paused.json()["enabled"] is False
+    assert audited(platform, "website.update")[-1].details["reason"] == "site migrating this weekend"
+    assert client.patch(url, json={"enabled": True}).json()["enabled"] is True
+    assert client.patch(url, json={"name": "Portal (new)"}).status_code == 200

@@ -41,7 +41,7 @@ def test_officer_registers_and_manages_their_ministrys_site(client: TestClient, 
     assert [s["id"] for s in client.get("/api/v1/websites").json()] == [site["id"]]
     changed = client.patch(f"/api/v1/websites/{site['id']}", json={"interval_seconds": 60, "name": "Portal"})
     assert changed.status_code == 200 and changed.json()["interval_seconds"] == 60
-    paused = client.patch(f"/api/v1/websites/{site['id']}", json={"enabled": False})
+    paused = client.patch(f"/api/v1/websites/{site['id']}", json={"enabled": False, "reason": "maintenance"})
     assert paused.status_code == 200 and paused.json()["enabled"] is False
     assert client.post(f"/api/v1/websites/{site['id']}/check").status_code == 202
     gone = client.request("DELETE", f"/api/v1/websites/{site['id']}", json={"reason": "moved to a new host"})

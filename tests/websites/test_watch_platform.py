@@ -219,7 +219,7 @@ def test_sync_schedules_exactly_the_enabled_sites(platform: Platform) -> None:
         first = set(watch.uids)
         with platform.db.session() as s:
             admin = principal(platform, "admin-ncc")
-            service.update(s, principal=admin, site_id=b, data=WebsiteUpdate(enabled=False))
+            service.update(s, principal=admin, site_id=b, data=WebsiteUpdate(enabled=False, reason="retired"))
             service.update(s, principal=admin, site_id=a, data=WebsiteUpdate(interval_seconds=60))
         await watch.sync()
         interval = watch.scheduler.sites[watch.uids[a]].interval_seconds

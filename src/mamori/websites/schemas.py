@@ -132,6 +132,7 @@ class WebsiteUpdate(_Frozen):
     tls: TLSExpectations | None = None
     content: ContentRules | None = None
     allowed_domains: tuple[str, ...] | None = None
+    reason: str | None = Field(default=None, max_length=2000)  # required to pause the watch (enabled: false)
 
 
 class ApproveIn(_Frozen):

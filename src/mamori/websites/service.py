@@ -177,7 +177,10 @@ def create(session: Session, *, principal: Principal | None, data: WebsiteIn) ->
 def update(session: Session, *, principal: Principal, site_id: int, data: WebsiteUpdate) -> Website:
     site = get(session, principal=principal, site_id=site_id)
     principal.require("websites.manage", site.org_id)
-    changes = data.model_dump(exclude_unset=True, mode="json")
+    changes = data.model_dump(exclude_unset=True, exclude={"reason"}, mode="json")
+    details: dict[str, Any] = {}
+    if data.enabled is False and site.enabled:  # pausing stops the watch as deleting does: it needs a reason
+        details["reason"] = audit.require_reason(data.reason, doing=_("Pausing a website's watch"))
     if changes.get("allow_private") and not site.allow_private:
         _require_private_right(principal)
     current = expectations_of(site).model_dump(mode="json", exclude={"site_id", "org"})
@@ -197,7 +200,7 @@ def update(session: Session, *, principal: Principal, site_id: int, data: Websit
         object_type="website",
         object_id=site.id,
         org_id=site.org_id,
-        details={"changed": changes, "before": before},
+        details={"changed": changes, "before": before, **details},
     )
     _announce(session, site, "updated")
     return site
