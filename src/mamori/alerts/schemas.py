@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -44,7 +44,7 @@ class AlertFilter(BaseModel):
 
 
 class TriageAction(BaseModel):
-    action: str = Field(pattern=r"^(acknowledge|assign|close|reopen|comment)$")
+    action: Literal["acknowledge", "assign", "close", "reopen", "comment"]  # pydantic names the choices
     assignee_id: int | None = None
     resolution: Resolution | None = None
     comment: str | None = Field(default=None, max_length=10_000)
