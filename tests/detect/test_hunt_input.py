@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from mamori.cli.hunt_input import BINARY, Skipped, read, sniff
 
 
@@ -80,3 +82,63 @@ def test_a_folder_walk_skips_hidden_folders_and_documents_with_a_reason(tmp_path
     assert [p for p in found if isinstance(p, Path)] == [tmp_path / "site" / "access.log"]
     kinds = {Path(s.path).name: s.kind for s in found if isinstance(s, Skipped)}
     assert kinds == {".git": HIDDEN, "index.html": HTML, "README.md": "not a log"}
+
+
+def test_manifests_and_configuration_are_skipped_and_json_logs_still_read(tmp_path: Path) -> None:
+    """A project folder next to the logs: pyproject.toml was read as JSON, package.json counted as a record."""
+    from mamori.cli.hunt_input import NOT_A_LOG, NOT_RECORDS, discover
+
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    (tmp_path / "package.json").write_text('{\n  "name": "x",\n  "version": "1.0.0"\n}\n')
+    (tmp_path / "ci.yml").write_text("on: push\n")
+    (tmp_path / "settings.json").write_text('{\n  "editor.tabSize": 4,\n  "files.exclude": {}\n}\n')
+    (tmp_path / "eve.json").write_bytes(b'{"event_type": "alert", "src_ip": "203.0.113.9"}\n')
+    (tmp_path / "export.json").write_bytes(b'[\n  {"EventID": 4625, "Channel": "Security"}\n]\n')
+    (tmp_path / "wrapped.json").write_bytes(b'{\n  "records": [\n    {"src_ip": "203.0.113.9"}\n  ]\n}\n')
+    found = list(discover([tmp_path]))
+    kinds = {Path(s.path).name: s.kind for s in found if isinstance(s, Skipped)}
+    assert kinds == {"pyproject.toml": NOT_A_LOG, "package.json": NOT_A_LOG, "ci.yml": NOT_A_LOG}
+    sniffed = {p.name: sniff(p) for p in found if isinstance(p, Path)}
+    assert sniffed == {
+        "settings.json": NOT_RECORDS,
+        "eve.json": "json",
+        "export.json": "windows-json",
+        "wrapped.json": "json",
+    }
+    assert sniff(tmp_path / "package.json") == NOT_RECORDS  # named on the command line, not walked
+    skipped = read(tmp_path / "settings.json")
+    assert isinstance(skipped, Skipped) and "not log records" in skipped.reason
+
+
+def test_a_rotated_gzip_log_is_read_decompressed(tmp_path: Path) -> None:
+    import gzip
+
+    from mamori.cli.hunt_input import discover
+
+    line = b'203.0.113.9 - - [23/Nov/2026:08:00:00 +0900] "GET /wp-login.php HTTP/1.1" 404 12 "-" "curl"\n'
+    (tmp_path / "access.log.1.gz").write_bytes(gzip.compress(line * 3))
+    (tmp_path / "messages.2.gz").write_bytes(gzip.compress(b"Nov 23 08:00:00 host sshd[1]: Failed password\n"))
+    found = list(discover([tmp_path]))
+    assert found == [tmp_path / "access.log.1.gz", tmp_path / "messages.2.gz"]
+    assert [sniff(p) for p in found] == ["webaccess", "syslog"]
+    items = read(tmp_path / "access.log.1.gz")
+    assert not isinstance(items, Skipped)
+    events = list(items)
+    assert len(events) == 3 and all(isinstance(e, dict) for e in events)
+
+
+def test_a_gzip_bomb_or_a_broken_gzip_is_skipped_with_a_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gzip
+
+    from mamori.cli import gzipped
+    from mamori.cli.hunt_input import TOO_LARGE, UNREADABLE
+
+    monkeypatch.setattr(gzipped, "MAX_DECOMPRESSED_BYTES", 100_000)  # the bound, small enough for a test
+    bomb = tmp_path / "access.log.gz"
+    bomb.write_bytes(gzip.compress(b'1.2.3.4 - - [23/Nov/2026:08:00:00 +0900] "GET / HTTP/1.1" 200 1\n' * 5000))
+    skipped = read(bomb)
+    assert isinstance(skipped, Skipped) and skipped.kind == TOO_LARGE and "more than" in skipped.reason
+    broken = tmp_path / "syslog.1.gz"
+    broken.write_bytes(b"\x1f\x8b not really gzip")
+    skipped = read(broken)
+    assert isinstance(skipped, Skipped) and skipped.kind == UNREADABLE and "gzip" in skipped.reason

@@ -243,3 +243,38 @@ def test_no_password_at_the_end_of_input_is_one_line(migrated: str) -> None:
 def test_the_command_alone_shows_its_help() -> None:
     result = run()
     assert result.exit_code == 2 and "Commands:" in result.output and "error:" not in result.output
+
+
+def test_ingest_into_an_unknown_organisation_loads_no_rules(settings: Settings, migrated: str, tmp_path: Path) -> None:
+    """The organisation is checked before the rules are compiled: a refused import leaves no rule-cache."""
+    assert run("init", "--password-stdin", "--data-dir", migrated, input=PW + "\n").exit_code == 0
+    log = tmp_path / "x.log"
+    log.write_text("Nov 23 08:00:00 host app: hello\n")
+    refused = run("ingest", str(log), "--org", "nosuch", "--data-dir", migrated)
+    assert_one_error_line(refused, 2, "no organisation 'nosuch'")
+    assert not (settings.data_dir / "rule-cache").exists() or not any((settings.data_dir / "rule-cache").iterdir())
+
+
+def test_ingest_reads_a_rotated_gzip_log_and_names_a_file_it_cannot_read(
+    settings: Settings, migrated: str, tmp_path: Path
+) -> None:
+    import gzip
+
+    assert run("init", "--password-stdin", "--data-dir", migrated, input=PW + "\n").exit_code == 0
+    rotated = tmp_path / "access.log.1.gz"
+    line = b'203.0.113.9 - - [23/Nov/2026:08:00:00 +0900] "GET /wp-login.php HTTP/1.1" 404 12 "-" "curl"\n'
+    rotated.write_bytes(gzip.compress(line * 2))
+    accepted = run("ingest", str(rotated), "--org", "ncc", "--data-dir", migrated)
+    assert accepted.exit_code == 0, accepted.output
+    assert "accepted 2 events" in accepted.output
+    odd = tmp_path / "notes.bin"
+    odd.write_bytes(b"nothing a parser knows\n")
+    refused = run("ingest", str(odd), "--org", "ncc", "--data-dir", migrated)
+    assert_one_error_line(refused, 2, str(odd), "unknown format")
+
+
+def test_a_role_in_an_unknown_organisation_is_refused_before_the_password_is_asked(migrated: str) -> None:
+    assert run("init", "--password-stdin", "--data-dir", migrated, input=PW + "\n").exit_code == 0
+    result = run("user", "create", "bob", "--role", "admin@nowhere", "--data-dir", migrated)  # no input at all
+    assert_one_error_line(result, 2, "no organisation 'nowhere'", "--role")
+    assert "password" not in result.output

@@ -205,7 +205,13 @@ def user_create(
             )
         memberships.append(MembershipIn(org_id=org_id, role=Role(role)))
     settings = settings_for(data_dir)
-    open_database(settings).dispose()  # refuse a missing database before asking for a password
+    database = open_database(settings)  # refuse a missing database or organisation before asking for a password
+    try:
+        with database.session() as session:
+            for membership in memberships:
+                accounts.org_id_of(session, membership.org_id, where="--role")
+    finally:
+        database.dispose()
     secret = password or read_password(username, from_stdin=password_stdin)
     data = UserIn(username=username, password=secret, display_name=display_name, memberships=memberships)
     database = open_database(settings)

@@ -7,7 +7,9 @@ like a web server access log), ``syslog`` (text whose first lines look like sysl
 with a reason*, never read as "bad records" nor silently ignored: binaries, HTML pages, text named like a log
 (``*.log``, ``*.txt``, ``messages``, ``secure`` …, rotated or not) whose lines mamori cannot read ("unknown log
 format"), other text (LICENSE, a git checkout's COMMIT …: "not a log"), hidden files and folders, documents and
-code by suffix. ``--parser NAME`` forces one parser for every file.
+code by suffix, configuration and manifests (``pyproject.toml``, ``package.json`` …). Gzip-compressed files
+(rotated ``access.log.1.gz``) are decompressed and judged by their content and their name without ``.gz``.
+``--parser NAME`` forces one parser for every file.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
+
+from mamori.cli import gzipped
 from mamori.core.messages import Event
 from mamori.ingest.parsers import registry, syslog
 from mamori.ingest.parsers.base import ParseFailure
@@ -37,11 +42,18 @@ UNKNOWN_FORMAT = "unknown log format"
 HIDDEN = "hidden"
 UNREADABLE = "unreadable"
 NO_PARSER = "no parser"
+TOO_LARGE = "too large"
+NOT_RECORDS = "JSON that is not records"
 
 # Read without looking inside a folder's files of these kinds: documents, code, archives, images.
 _SKIP_SUFFIXES = {
-    ".gz", ".zip", ".7z", ".png", ".jpg", ".jpeg", ".pdf", ".exe", ".dll", ".md", ".ps1", ".xml", ".py", ".pyc",
-    ".yml", ".yaml", ".html", ".htm", ".css", ".js",
+    ".zip", ".7z", ".png", ".jpg", ".jpeg", ".pdf", ".exe", ".dll", ".md", ".ps1", ".xml", ".py", ".pyc",
+    ".yml", ".yaml", ".html", ".htm", ".css", ".js", ".toml", ".ini", ".cfg", ".lock", ".rst",
+}  # fmt: skip
+# Manifests and configuration that are JSON (one object, like a log export of one record would be): by name.
+_MANIFEST_NAMES = {
+    "package.json", "package-lock.json", "composer.json", "composer.lock", "tsconfig.json", "jsconfig.json",
+    "bower.json", "manifest.json", "deno.json", "app.json", "appsettings.json", ".eslintrc.json",
 }  # fmt: skip
 _HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 # Text named like a log: skipped as UNKNOWN_FORMAT rather than NOT_A_LOG when no line of it can be read.
@@ -95,22 +107,35 @@ def _walk(folder: Path) -> Iterator[Path | Skipped]:
             yield Skipped(str(child), "an HTML page", HTML)
         elif child.suffix.lower() in _SKIP_SUFFIXES:
             yield Skipped(str(child), f"a {child.suffix.lower()} file", NOT_A_LOG)
+        elif child.name.lower() in _MANIFEST_NAMES:
+            yield Skipped(str(child), "a manifest or configuration file", NOT_A_LOG)
         else:
             yield child
 
 
 def sniff(path: Path) -> str:
     """The parser name for one file, or the kind of file it is when no parser should read it (``BINARY``,
-    ``HTML``, ``NOT_A_LOG``): from its first bytes, and for plain text from its name too."""
-    with path.open("rb", buffering=0) as fh:
-        head = fh.read(len(EVTX_MAGIC))  # EVTX, the common case, needs no more (an evidence folder has hundreds)
-        if head == EVTX_MAGIC:
-            return "evtx"
-        head += fh.read(SNIFF_BYTES - len(head))
+    ``HTML``, ``NOT_A_LOG`` …): from its first bytes, and for plain text from its name too. A gzip file is
+    judged by its decompressed head and its name without ``.gz``."""
+    if gzipped.is_gzip(path):
+        head = gzipped.read_bytes(path, limit=SNIFF_BYTES)  # gzipped.Corrupt: the caller names it unreadable
+        if head.startswith(EVTX_MAGIC):
+            return BINARY  # EVTX is read from a file on disk, not from memory: decompress it first
+        path = gzipped.inner_name(path)
+    else:
+        with path.open("rb", buffering=0) as fh:
+            head = fh.read(len(EVTX_MAGIC))  # EVTX, the common case, needs no more (a folder has hundreds)
+            if head == EVTX_MAGIC:
+                return "evtx"
+            head += fh.read(SNIFF_BYTES - len(head))
+    if path.name.lower() in _MANIFEST_NAMES:
+        return NOT_RECORDS  # named on the command line: a folder walk skips these before reading them
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     if path.suffix.lower() in _HTML_SUFFIXES or _HTML.match(text[:4096]):
         return HTML
     if text[:1] in (b"{", b"["):
+        if not _json_records(text, whole=len(head) < SNIFF_BYTES):
+            return NOT_RECORDS
         return "windows-json" if _WINDOWS_JSON.search(text) else "json"
     if _ACCESS_LOG.search(head):
         return "webaccess"  # before the binary test: a logged request may carry NUL bytes of its own
@@ -123,6 +148,35 @@ def sniff(path: Path) -> str:
     # a log by its name whose lines mamori cannot read (IIS W3C, netlogon.log …): thousands of "bad records"
     # would hide the few that matter, so it is named as skipped instead (--parser syslog still reads it)
     return UNKNOWN_FORMAT if _named_like_a_log(path) else NOT_A_LOG
+
+
+def _json_records(text: bytes, *, whole: bool) -> bool:
+    """Whether JSON text holds log records rather than one document (a manifest, a configuration).
+
+    The rule: an array whose first element is an object (``[{…}, …]``, an export), or a first line that is a
+    whole JSON object by itself (JSON lines: EVE, Winlogbeat). A single object spread over many lines is a
+    document (``package.json``, ``tsconfig.json``), unless it is a Windows event (``"System"``/``"EventID"``
+    keys: a pretty-printed export of one event) or wraps a list of objects (``{"records": [{…}]}``).
+    """
+    if text[:1] == b"[":
+        return text[1:].lstrip()[:1] == b"{"
+    first = text.split(b"\n", 1)[0].strip()
+    try:
+        if isinstance(orjson.loads(first), dict):
+            return True
+    except orjson.JSONDecodeError:
+        pass
+    if _WINDOWS_JSON.search(text):
+        return True
+    if not whole:
+        return True  # a document that large is no manifest; let the parser judge its records
+    try:
+        document = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(document, dict) and any(
+        isinstance(value, list) and value and isinstance(value[0], dict) for value in document.values()
+    )
 
 
 def _has_syslog_lines(text: bytes) -> bool:
@@ -165,15 +219,24 @@ def read(
 
     ``keep``: EVTX records it turns down (no rule for their channel and EventID) come as ``UNROUTED``.
     """
-    name = parser_name or sniff(path)
     origin = str(path)
+    try:
+        name = parser_name or sniff(path)
+    except gzipped.Corrupt as exc:
+        return Skipped(origin, str(exc), UNREADABLE)
     if name == "evtx":
         # streams (EVTX files can be gigabytes); hunt reports never show the original JSON of a record
         return EvtxParser(keep=keep, raw=False).parse_routed(str(path), origin=origin)
     if name in _SKIP_REASONS:
         return Skipped(origin, _SKIP_REASONS[name], name)
     if name in registry.PARSERS:
-        return registry.get(name).parse(path.read_bytes(), origin=origin)
+        try:
+            data = gzipped.read_bytes(path)
+        except gzipped.TooLarge as exc:
+            return Skipped(origin, str(exc), TOO_LARGE)
+        except gzipped.Corrupt as exc:
+            return Skipped(origin, str(exc), UNREADABLE)
+        return registry.get(name).parse(data, origin=origin)
     return Skipped(
         origin, f"needs the {name!r} parser, which is not registered in mamori.ingest.parsers.registry", NO_PARSER
     )
@@ -182,6 +245,7 @@ def read(
 _SKIP_REASONS = {
     BINARY: "a binary file that is not EVTX",
     HTML: "an HTML page",
+    NOT_RECORDS: "one JSON document (a manifest or configuration), not log records",
     NOT_A_LOG: "text that is not a log (no syslog, access-log or JSON lines; not named like a log)",
     UNKNOWN_FORMAT: "a log in a format mamori does not read (no syslog, access-log or JSON lines at its start)",
 }

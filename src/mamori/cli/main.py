@@ -75,12 +75,11 @@ def up(demo: bool, host: str | None, port: int | None, data_dir: Path | None) ->
 @data_dir_option
 def ingest_files(paths: tuple[Path, ...], org: str, sensor: str, fmt: str | None, data_dir: Path | None) -> None:
     """Import log files (EVTX, JSON lines, syslog, access logs, Suricata EVE) through the ingest path."""
-    from mamori.cli.database import require_database
-    from mamori.cli.files import import_files
+    from mamori.cli.files import import_files, require_org
 
     settings = _settings(data_dir)
-    require_database(settings)
-    totals = import_files(settings, list(paths), org=org.strip().lower(), sensor=sensor, fmt=fmt)
+    org_id = require_org(settings, org)  # before the rules are loaded: they write rule-cache/
+    totals = import_files(settings, list(paths), org=org_id, sensor=sensor, fmt=fmt)
     click.echo(f"accepted {totals[0]} events, dead-lettered {totals[1]} records")
     if totals[0] == 0 and totals[1] > 0:
         sys.exit(1)
