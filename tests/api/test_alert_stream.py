@@ -11,6 +11,7 @@ import orjson
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from mamori.alerts import live
 from mamori.alerts import service as alerts
 from mamori.platform import Platform
 from mamori.storage.outbox import OutboxMessage
@@ -84,3 +85,47 @@ def test_a_bad_last_event_id_is_refused_clearly(client: TestClient) -> None:
     response = client.get("/api/v1/alerts/stream", headers={"Last-Event-ID": "yesterday"})
     assert response.status_code == 422
     assert response.json()["where"] == "header.Last-Event-ID"
+
+
+def read_frames(client: TestClient, *, until: int, headers: dict[str, str]) -> list[tuple[str, int | None, Any]]:
+    """(event name, id, data) of the first `until` events of any kind."""
+    received: list[tuple[str, int | None, Any]] = []
+
+    def run() -> None:
+        with client.stream("GET", "/api/v1/alerts/stream", headers=headers) as stream:
+            fields: dict[str, str] = {}
+            for line in stream.iter_lines():
+                if line:
+                    name, _, value = line.partition(": ")
+                    fields[name] = value
+                    continue
+                if "event" in fields:
+                    ident = int(fields["id"]) if "id" in fields else None
+                    received.append((fields["event"], ident, orjson.loads(fields["data"])))
+                fields = {}
+                if len(received) >= until:
+                    return
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout=20)
+    return received
+
+
+def test_a_reconnect_that_missed_more_than_the_bound_is_told_to_reload(client: TestClient, platform: Platform) -> None:
+    login(client, "org_officer-mof")
+    fold_and_publish(platform, det(1, org="mof", ip="192.0.2.1"))
+    with platform.db.session() as s:
+        first = s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).first()
+        assert first is not None
+        start, payload, published = first.id, first.payload, first.published_at
+        s.add_all(
+            OutboxMessage(subject=first.subject, payload=payload, published_at=published)
+            for _ in range(live.REPLAY_LIMIT + 20)
+        )
+    with platform.db.session() as s:
+        newest = s.scalars(select(OutboxMessage.id).order_by(OutboxMessage.id.desc())).all()[: live.REPLAY_LIMIT]
+    frames = read_frames(client, until=live.REPLAY_LIMIT + 1, headers={"Last-Event-ID": str(start)})
+    assert frames[0][0] == "reset", frames[:2]
+    assert frames[0][2]["missed"] == 20 and frames[0][2]["reload"] is True
+    assert [i for _, i, _ in frames[1:]] == sorted(newest)

@@ -99,3 +99,10 @@ def test_the_console_token_form_creates_a_read_token(client: TestClient, platfor
     assert response.status_code == 200
     tokens = client.get("/api/v1/tokens").json()
     assert [t["scopes"] for t in tokens if t["name"] == "siem"] == ["read"]
+
+
+def test_a_read_token_lists_the_organisations_it_can_see(client: TestClient, platform: Platform) -> None:
+    listed = client.get("/api/v1/orgs", headers=bearer(read_token(platform.db, "mof")))
+    assert listed.status_code == 200 and [o["id"] for o in listed.json()] == ["mof"]
+    national = client.get("/api/v1/orgs", headers=bearer(read_token(platform.db, "ncc"))).json()
+    assert {"ncc", "mof", "mofa"} <= {o["id"] for o in national}

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from mamori.accounts import service as accounts
-from mamori.accounts.enums import Role
+from mamori.accounts.enums import OrgKind, Role
 from mamori.accounts.models import User
 from mamori.accounts.schemas import MembershipIn, OrgIn, TokenIn, UserIn
 from mamori.audit.models import AuditEntry
@@ -150,3 +150,14 @@ def test_people_search_by_name_any_case_limited_and_scoped(db: Database) -> None
         assert accounts.search_users(s, principal=officer, text="suzuki") == []
         with pytest.raises(PermissionDenied):
             accounts.search_users(s, principal=principal(db, "responder-ncc"))
+
+
+def test_a_second_national_centre_is_refused_naming_the_first(db: Database) -> None:
+    seed_tenants(db)
+    admin = principal(db, "admin-ncc")
+    with db.session() as s, pytest.raises(Conflict, match="'ncc'"):
+        accounts.create_org(s, principal=admin, data=OrgIn(id="ncc2", name="Second", kind=OrgKind.NATIONAL))
+    with db.session() as s, pytest.raises(Conflict, match="national centre"):
+        accounts.create_org(s, principal=None, data=OrgIn(id="ncc3", name="Third", kind=OrgKind.NATIONAL))
+    with db.session() as s:
+        assert accounts.find_org(s, "ncc2") is None and accounts.find_org(s, "ncc3") is None

@@ -26,4 +26,4 @@ class TokenScope(StrEnum):
     """What an API token may do. A token never acts beyond its one organisation's visibility."""
 
     INGEST = "ingest"  # a sensor: POST /api/v1/ingest, nothing else
-    READ = "read"  # an integration: read alerts, events, incidents and websites, never change anything
+    READ = "read"  # an integration: read alerts, events, incidents, organisations and websites, never change anything

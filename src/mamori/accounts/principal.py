@@ -48,7 +48,7 @@ PERMISSIONS: Mapping[str, frozenset[Role]] = {
 # Ingest is not an action here: the ingest endpoint checks the scope itself.
 SCOPE_ACTIONS: Mapping[str, frozenset[str]] = {
     TokenScope.INGEST: frozenset(),
-    TokenScope.READ: frozenset({"alerts.view", "events.view", "incidents.view", "websites.view"}),
+    TokenScope.READ: frozenset({"alerts.view", "events.view", "incidents.view", "orgs.view", "websites.view"}),
 }
 
 

@@ -79,6 +79,8 @@ def create_org(
     existing = find_org(session, data.id)
     if existing is not None:
         raise Conflict(f"organisation {existing.id!r} exists already (slugs ignore letter case)")
+    if data.kind == OrgKind.NATIONAL:
+        _refuse_second_national_centre(session)
     org = Organisation(id=data.id, name=data.name, kind=data.kind.value)
     session.add(org)
     actor = principal.name if principal else system_actor
@@ -92,6 +94,14 @@ def create_org(
         details={"name": data.name, "kind": data.kind.value},
     )
     return org
+
+
+def _refuse_second_national_centre(session: Session) -> None:
+    """One national centre only: its national roles see every ministry, so a second one would hand that sight to
+    whoever administers it. `mamori init` creates the first."""
+    centre = session.scalar(select(Organisation.id).where(Organisation.kind == OrgKind.NATIONAL.value))
+    if centre is not None:
+        raise Conflict(f"the national centre {centre!r} exists already; an installation has one national centre")
 
 
 def refuse_if_initialised(session: Session) -> None:

@@ -87,7 +87,10 @@ async def stream(
     """Server-Sent Events: one `alert` event per new or changed alert the caller may see.
 
     Every event carries an `id:` (monotonic). A reconnect sending `Last-Event-ID` (browsers do it by themselves)
-    is first sent the changes it missed since, from the database: at most 500, and at most a day back.
+    is first sent the changes it missed since, from the database: the newest 500 at most, and at most a day back.
+    When it missed more than that (or its id is older than the day the server keeps), a `reset` event comes first,
+    without an `id:`, with data `{"missed": <changes left out, or null when unknown>, "reload": true}`: the client
+    must reload the alert list (`GET /api/v1/alerts`), then keep listening.
     """
     after = _event_id(last_event_id)
     principal = await asyncio.to_thread(principal_for_stream, request, platform)
@@ -99,7 +102,10 @@ async def stream(
             yield b": connected\n\n"
             replayed: set[int] = set()
             if after is not None:
-                for missed_id, summary in await asyncio.to_thread(_missed, platform, principal, after):
+                replay = await asyncio.to_thread(_missed, platform, principal, after)
+                if replay.incomplete:
+                    yield _frame(None, {"missed": None if replay.gap else replay.missed, "reload": True}, "reset")
+                for missed_id, summary in replay.changes:
                     replayed.add(missed_id)
                     yield _frame(missed_id, summary)
             while not await request.is_disconnected():
@@ -130,14 +136,14 @@ def _event_id(header: str | None) -> int | None:
     return int(header)
 
 
-def _missed(platform: Platform, principal: Principal, after: int) -> list[tuple[int, dict[str, Any]]]:
+def _missed(platform: Platform, principal: Principal, after: int) -> live.Replay:
     with platform.db.session() as session:
         return live.changes_since(session, principal=principal, after_id=after)
 
 
-def _frame(event_id: int | None, summary: dict[str, Any]) -> bytes:
+def _frame(event_id: int | None, summary: dict[str, Any], event: str = "alert") -> bytes:
     head = b"id: %d\n" % event_id if isinstance(event_id, int) else b""
-    return head + b"event: alert\ndata: " + orjson.dumps(summary) + b"\n\n"
+    return head + b"event: " + event.encode() + b"\ndata: " + orjson.dumps(summary) + b"\n\n"
 
 
 @router.get("/{alert_id}")
